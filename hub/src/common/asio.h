@@ -1,0 +1,9 @@
+// The one way hub code includes Boost.Asio.
+//
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>, which g++ 12 in
+// C++20 mode rejects; including <utility> first fixes it for every file that comes through here.
+#pragma once
+
+#include <utility>
+
+#include <boost/asio.hpp>

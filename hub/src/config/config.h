@@ -1,0 +1,112 @@
+// The hub's configuration: what one YAML file says, after validation.
+//
+// load_config() reads the file, checks everything it can without starting anything, and returns
+// either a Config or every problem found, each with the file, line and column it is about. `simpang
+// check` prints those diagnostics; `simpang run` refuses to start while there is any.
+//
+//   ConfigResult r = simpang::hub::load_config("config/demo.yaml");
+//   if (!r.ok()) { for (auto& d : r.diagnostics) std::cerr << d.to_string() << "\n"; return 1; }
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace simpang::hub {
+
+// Where in the configuration file something is. Lines and columns count from 1.
+struct SourceLocation {
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
+
+// One problem found in a configuration file.
+struct Diagnostic {
+  SourceLocation where;
+  std::string message;
+  // "FILE:LINE:COLUMN: message", the form editors and CI annotate.
+  std::string to_string() const;
+};
+
+enum class Isolation {
+  kThread,   // on a thread inside the hub process
+  kProcess,  // in a supervised plugin-host child process (not yet available: `check` rejects it)
+};
+
+enum class PluginTransport {
+  kInproc,  // inproc:// endpoint in the hub's ZeroMQ context (fastest; thread isolation only)
+  kIpc,     // ipc:// socket in the state directory
+};
+
+// One configured plugin instance (an entry of `plugins:`).
+struct PluginInstanceConfig {
+  std::string name;                   // unique instance name; routes refer to it
+  std::string plugin;                 // as written: a plugin name or a path to a .so
+  std::filesystem::path library;      // resolved absolute path of the .so
+  std::string plugin_name;            // the name the library reports (simpang_plugin_api::name)
+  uint32_t plugin_kind = 0;           // simpang_plugin_kind the library reports
+  Isolation isolation = Isolation::kThread;
+  PluginTransport transport = PluginTransport::kInproc;
+  std::string config_json = "{}";     // the instance's `config:` mapping converted to JSON
+  std::chrono::milliseconds stop_timeout{5000};
+  SourceLocation where;               // where the entry starts, for later messages
+};
+
+// One route (an entry of `routes:`). Patterns are kept as written; the router compiles them.
+struct RouteConfig {
+  std::string name;
+  std::vector<std::string> from;      // instance-name globs: `*` any run, `?` one char
+  std::vector<std::string> types;     // dot-segment patterns: `*` one segment, `**` zero or more
+  std::optional<std::string> subject_prefix;
+  std::map<std::string, std::string> extensions;  // extension attribute == value (string form)
+  std::vector<std::string> to;        // destination instance names (fan-out when several)
+  SourceLocation where;
+};
+
+struct HubSettings {
+  std::filesystem::path state_dir;    // absolute; relative paths resolve against the config's dir
+  std::string log_level = "info";     // trace, debug, info, warn, error, critical, off
+  std::chrono::milliseconds summary_interval{5000};  // 0 turns the summary line off
+  std::chrono::milliseconds heartbeat{1000};
+  std::chrono::milliseconds drain_timeout{10000};    // how long shutdown waits for in-flight work
+  uint32_t max_batch = 512;           // most events per Publish / Deliver frame
+  uint32_t queue_limit = 100000;      // events queued per destination before publishers wait
+  std::vector<std::filesystem::path> plugin_dirs;  // searched for `plugin: NAME` (NAME.so)
+};
+
+struct Config {
+  std::filesystem::path file;         // the file it was loaded from
+  HubSettings hub;
+  std::vector<PluginInstanceConfig> plugins;
+  std::vector<RouteConfig> routes;
+
+  const PluginInstanceConfig* find_plugin(std::string_view name) const;
+};
+
+struct ConfigResult {
+  std::optional<Config> config;       // set only when diagnostics is empty
+  std::vector<Diagnostic> diagnostics;
+  bool ok() const { return config.has_value() && diagnostics.empty(); }
+};
+
+struct LoadOptions {
+  // Searched after the config's own `hub.plugin_dirs`; the hub passes the directory its
+  // executable's plugins were installed to (bin/../lib/simpang/plugins).
+  std::vector<std::filesystem::path> default_plugin_dirs;
+  // When true, each plugin library is opened to check it loads, exports the entry symbol and
+  // speaks a compatible ABI; its kind and name are recorded.
+  bool inspect_plugins = true;
+};
+
+// Reads and validates the file. Never throws for problems in the file; those are diagnostics.
+ConfigResult load_config(const std::filesystem::path& file, const LoadOptions& options = {});
+
+// Parses "250ms", "5s", "2m", "1h" (an integer and a unit). Returns nullopt if malformed.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+}  // namespace simpang::hub
