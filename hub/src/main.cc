@@ -1,1 +1,124 @@
-int main() { return 0; }
+// The `simpang` command: run a hub, check a configuration, print versions.
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "config/config.h"
+#include "core/hub.h"
+#include "simpang/version.h"
+
+namespace {
+
+using simpang::hub::ConfigResult;
+using simpang::hub::LoadOptions;
+
+// bin/simpang finds its plugins in bin/../lib/simpang/plugins, in the build tree and installed.
+std::filesystem::path bundled_plugin_dir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) {
+    return {};
+  }
+  return (exe.parent_path() / SIMPANG_PLUGIN_RELATIVE_DIR).lexically_normal();
+}
+
+ConfigResult load(const std::string& file) {
+  LoadOptions options;
+  if (auto dir = bundled_plugin_dir(); !dir.empty()) {
+    options.default_plugin_dirs.push_back(dir);
+  }
+  return simpang::hub::load_config(file, options);
+}
+
+void print_diagnostics(const ConfigResult& result) {
+  for (const auto& diagnostic : result.diagnostics) {
+    std::cerr << diagnostic.to_string() << "\n";
+  }
+  std::cerr << result.diagnostics.size()
+            << (result.diagnostics.size() == 1 ? " problem" : " problems") << " found\n";
+}
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("simpang");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v");
+  logger->set_level(spdlog::level::from_str(level));
+  spdlog::set_default_logger(logger);
+}
+
+int run_command(const std::string& file, const std::optional<std::string>& duration_text,
+                const std::optional<std::string>& log_level) {
+  std::optional<std::chrono::milliseconds> duration;
+  if (duration_text) {
+    duration = simpang::hub::parse_duration(*duration_text);
+    if (!duration || duration->count() <= 0) {
+      std::cerr << "simpang run: --duration '" << *duration_text
+                << "' is not a duration (examples: 500ms, 30s, 5m)\n";
+      return 2;
+    }
+  }
+  ConfigResult result = load(file);
+  if (!result.ok()) {
+    print_diagnostics(result);
+    std::cerr << "simpang run: refusing to start with an invalid configuration\n";
+    return 1;
+  }
+  setup_logging(log_level.value_or(result.config->hub.log_level));
+  simpang::hub::Hub hub(std::move(*result.config));
+  return hub.run({.duration = duration});
+}
+
+int check_command(const std::string& file) {
+  ConfigResult result = load(file);
+  if (!result.ok()) {
+    print_diagnostics(result);
+    return 1;
+  }
+  std::cout << file << ": OK (" << result.config->plugins.size() << " plugin instances, "
+            << result.config->routes.size() << " routes)\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Simpang: the integration hub of the national AI-talent programme"};
+  app.require_subcommand(1);
+
+  auto* run = app.add_subcommand("run", "Run a hub until SIGINT/SIGTERM (or --duration)");
+  std::string run_file;
+  std::optional<std::string> duration;
+  std::optional<std::string> log_level;
+  run->add_option("CONFIG", run_file, "Configuration file (YAML)")->required();
+  run->add_option("--duration", duration, "Stop cleanly after this long, e.g. 30s");
+  run->add_option("--log-level", log_level, "Override hub.log_level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+  auto* check = app.add_subcommand("check", "Validate a configuration file; exit 1 on problems");
+  std::string check_file;
+  check->add_option("CONFIG", check_file, "Configuration file (YAML)")->required();
+
+  auto* version = app.add_subcommand("version", "Print versions: Simpang, plugin ABI, wire protocol");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (run->parsed()) {
+    return run_command(run_file, duration, log_level);
+  }
+  if (check->parsed()) {
+    return check_command(check_file);
+  }
+  if (version->parsed()) {
+    std::cout << "simpang " << SIMPANG_VERSION << "\n"
+              << "plugin ABI " << SIMPANG_ABI_MAJOR << "." << SIMPANG_ABI_MINOR << "\n"
+              << "wire protocol " << SIMPANG_WIRE_PROTOCOL_VERSION << "\n";
+    return 0;
+  }
+  return 0;
+}

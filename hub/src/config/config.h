@@ -29,7 +29,8 @@ struct SourceLocation {
 struct Diagnostic {
   SourceLocation where;
   std::string message;
-  // "FILE:LINE:COLUMN: message", the form editors and CI annotate.
+  // "FILE:LINE:COLUMN: message", the form editors and CI annotate. A problem with the file as a
+  // whole (it cannot be read) has line 0 and prints as "FILE: message".
   std::string to_string() const;
 };
 

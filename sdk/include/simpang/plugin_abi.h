@@ -64,6 +64,13 @@ typedef enum simpang_plugin_kind {
   SIMPANG_KIND_TRANSFORM = 3  /* consumes and publishes */
 } simpang_plugin_kind;
 
+/* What stop() reports. */
+typedef enum simpang_stop_result {
+  SIMPANG_STOP_CLEAN = 0,        /* stopped; everything published was acknowledged by the hub */
+  SIMPANG_STOP_INCOMPLETE = 1,   /* stopped, but left work unfinished (see last_error) */
+  SIMPANG_STOP_STILL_RUNNING = 2 /* the deadline passed and its threads are still running */
+} simpang_stop_result;
+
 /* ---- Services the host offers (callbacks and values handed to the plugin) ---------------------- */
 
 /* Writes one log line through the host's logger.
@@ -126,8 +133,9 @@ typedef struct simpang_plugin_api {
   int (*start)(simpang_instance* instance);
 
   /* REQUIRED. Asks the instance to finish: flush what it publishes, settle what it was delivered,
-   * say Bye, and stop its threads, all within `deadline_ms`. Returns 0 if it stopped cleanly in
-   * time, non-zero otherwise (the host then treats unsettled deliveries as not delivered). */
+   * say Bye, and stop its threads, all within `deadline_ms`. Returns a simpang_stop_result. After
+   * SIMPANG_STOP_STILL_RUNNING the host must not unload the library (code of it is still running);
+   * it may call destroy, which then waits for the instance's threads to end. */
   int (*stop)(simpang_instance* instance, uint32_t deadline_ms);
 
   /* REQUIRED. Frees the instance. REQUIRES: stop returned, or start was never called. */

@@ -14,10 +14,11 @@
 //   };
 //   SIMPANG_PLUGIN(Echo, "echo", "1.0.0", "logs every event it receives")
 //
-// Threading model: every callback of a plugin object (constructor, on_start, on_event, scheduled
-// callbacks, on_stop, destructor) runs on the instance's one runtime thread, one at a time, so a
-// plugin needs no locks of its own. Context methods are to be called from that thread only,
-// except where a method says otherwise.
+// Threading model: the constructor runs on the host's thread when the instance is created (so a
+// bad config fails before anything starts); every later callback (on_start, on_event, scheduled
+// callbacks, on_stop) runs on the instance's one runtime thread, one at a time, so a plugin needs
+// no locks of its own. Context methods are to be called from those callbacks only, except where a
+// method says otherwise.
 #pragma once
 
 #include <chrono>

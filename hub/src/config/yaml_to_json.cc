@@ -1,0 +1,256 @@
+#include "config/yaml_to_json.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+#include <regex>
+#include <string_view>
+#include <unordered_map>
+
+namespace simpang::hub::config_internal {
+namespace {
+
+constexpr int kMaxDepth = 64;
+// Generous for any real plugin configuration, small enough that an alias "billion laughs" stops
+// long before it exhausts memory.
+constexpr size_t kMaxValues = 1'000'000;
+
+constexpr std::string_view kTagStr = "tag:yaml.org,2002:str";
+constexpr std::string_view kTagInt = "tag:yaml.org,2002:int";
+constexpr std::string_view kTagFloat = "tag:yaml.org,2002:float";
+constexpr std::string_view kTagBool = "tag:yaml.org,2002:bool";
+constexpr std::string_view kTagNull = "tag:yaml.org,2002:null";
+
+bool is_null_text(std::string_view s) {
+  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
+}
+
+std::optional<bool> bool_text(std::string_view s) {
+  if (s == "true" || s == "True" || s == "TRUE") {
+    return true;
+  }
+  if (s == "false" || s == "False" || s == "FALSE") {
+    return false;
+  }
+  return std::nullopt;
+}
+
+// The YAML 1.2 core schema's integer forms: decimal with optional sign, 0o octal, 0x hex.
+enum class IntForm { kNone, kDecimal, kOctal, kHex };
+
+IntForm int_form(std::string_view s) {
+  static const std::regex decimal("[-+]?[0-9]+");
+  static const std::regex octal("0o[0-7]+");
+  static const std::regex hex("0x[0-9a-fA-F]+");
+  const std::string text(s);
+  if (std::regex_match(text, decimal)) {
+    return IntForm::kDecimal;
+  }
+  if (std::regex_match(text, octal)) {
+    return IntForm::kOctal;
+  }
+  if (std::regex_match(text, hex)) {
+    return IntForm::kHex;
+  }
+  return IntForm::kNone;
+}
+
+bool is_float_text(std::string_view s) {
+  static const std::regex number(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+  return std::regex_match(std::string(s), number);
+}
+
+// Parses an integer of a known form; nullopt when it does not fit 64 bits (signed, or unsigned for
+// large positive values).
+std::optional<nlohmann::json> parse_int(std::string_view s, IntForm form) {
+  int base = 10;
+  if (form == IntForm::kOctal || form == IntForm::kHex) {
+    base = form == IntForm::kOctal ? 8 : 16;
+    s.remove_prefix(2);
+  }
+  bool negative = false;
+  if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
+    negative = s.front() == '-';
+    s.remove_prefix(1);
+  }
+  uint64_t magnitude = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), magnitude, base);
+  if (ec != std::errc() || end != s.data() + s.size()) {
+    return std::nullopt;
+  }
+  if (!negative) {
+    if (magnitude <= static_cast<uint64_t>(INT64_MAX)) {
+      return nlohmann::json(static_cast<int64_t>(magnitude));
+    }
+    return nlohmann::json(magnitude);
+  }
+  if (magnitude <= static_cast<uint64_t>(INT64_MAX)) {
+    return nlohmann::json(-static_cast<int64_t>(magnitude));
+  }
+  if (magnitude == static_cast<uint64_t>(INT64_MAX) + 1) {
+    return nlohmann::json(INT64_MIN);
+  }
+  return std::nullopt;
+}
+
+std::optional<double> parse_float(std::string_view s) {
+  const std::string text(s);
+  char* end = nullptr;
+  // Underflow to zero or a subnormal is harmless; only an infinite result has no JSON form.
+  const double value = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// Infers a plain scalar's JSON type.
+nlohmann::json infer(const YAML::Node& node, std::vector<YamlProblem>& problems) {
+  const std::string& s = node.Scalar();
+  if (is_null_text(s)) {
+    return nullptr;
+  }
+  if (std::optional<bool> b = bool_text(s)) {
+    return *b;
+  }
+  if (IntForm form = int_form(s); form != IntForm::kNone) {
+    if (std::optional<nlohmann::json> n = parse_int(s, form)) {
+      return *n;
+    }
+    problems.push_back({node.Mark(), "the integer " + s +
+                                         " does not fit in 64 bits; quote it to pass it as a "
+                                         "string"});
+    return s;
+  }
+  if (is_float_text(s)) {
+    if (std::optional<double> d = parse_float(s)) {
+      return *d;
+    }
+    problems.push_back(
+        {node.Mark(), "the number " + s + " is out of range; quote it to pass it as a string"});
+    return s;
+  }
+  // .inf and .nan have no JSON form; passing the text lets a plugin that wants them parse it.
+  return s;
+}
+
+class Converter {
+ public:
+  explicit Converter(std::vector<YamlProblem>& problems) : problems_(problems) {}
+
+  nlohmann::json convert(const YAML::Node& node, int depth) {
+    if (stopped_) {
+      return nullptr;
+    }
+    if (++values_ > kMaxValues) {
+      stop(node.Mark(), "this configuration has more than " + std::to_string(kMaxValues) +
+                            " values after expanding aliases");
+      return nullptr;
+    }
+    if (depth > kMaxDepth) {
+      stop(node.Mark(), "this configuration nests more than " + std::to_string(kMaxDepth) +
+                            " levels deep (does an alias refer to the node that contains it?)");
+      return nullptr;
+    }
+    switch (node.Type()) {
+      case YAML::NodeType::Undefined:
+      case YAML::NodeType::Null:
+        return nullptr;
+      case YAML::NodeType::Scalar:
+        return yaml_scalar_to_json(node, problems_);
+      case YAML::NodeType::Sequence: {
+        nlohmann::json out = nlohmann::json::array();
+        for (const YAML::Node& item : node) {
+          out.push_back(convert(item, depth + 1));
+        }
+        return out;
+      }
+      case YAML::NodeType::Map: {
+        nlohmann::json out = nlohmann::json::object();
+        std::unordered_map<std::string, int> first_line;
+        for (auto it = node.begin(); it != node.end(); ++it) {
+          const YAML::Node key = it->first;  // a copy: the iterator's proxy is temporary
+          if (!key.IsScalar()) {
+            problems_.push_back({key.Mark(), key.IsNull()
+                                                 ? "a mapping key is null; JSON keys are strings"
+                                                 : "a mapping key is not a scalar; JSON keys are "
+                                                   "strings"});
+            continue;
+          }
+          auto [seen, inserted] = first_line.emplace(key.Scalar(), key.Mark().line + 1);
+          if (!inserted) {
+            problems_.push_back({key.Mark(), "duplicate key '" + key.Scalar() +
+                                                 "' (first given at line " +
+                                                 std::to_string(seen->second) + ")"});
+            continue;
+          }
+          out[key.Scalar()] = convert(it->second, depth + 1);
+        }
+        return out;
+      }
+    }
+    return nullptr;
+  }
+
+ private:
+  // Reports once and converts nothing more: a runaway document would otherwise repeat the problem
+  // for every remaining value.
+  void stop(const YAML::Mark& mark, std::string message) {
+    problems_.push_back({mark, std::move(message)});
+    stopped_ = true;
+  }
+
+  std::vector<YamlProblem>& problems_;
+  size_t values_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+nlohmann::json yaml_scalar_to_json(const YAML::Node& node, std::vector<YamlProblem>& problems) {
+  if (!node.IsDefined() || node.IsNull()) {
+    return nullptr;
+  }
+  const std::string& tag = node.Tag();
+  const std::string& s = node.Scalar();
+  // "?" is yaml-cpp's tag for a plain scalar, "!" for a quoted or block one.
+  if (tag == "?") {
+    return infer(node, problems);
+  }
+  if (tag == "!" || tag == kTagStr) {
+    return s;
+  }
+  nlohmann::json inferred = infer(node, problems);
+  auto mismatch = [&](const char* type) {
+    problems.push_back({node.Mark(), "the value '" + s + "' is tagged !!" + type + " but is not " +
+                                         (type[0] == 'i' ? "an " : "a ") + type});
+    return nlohmann::json(s);
+  };
+  if (tag == kTagInt) {
+    return inferred.is_number_integer() ? inferred : mismatch("int");
+  }
+  if (tag == kTagFloat) {
+    if (inferred.is_number()) {
+      return inferred.get<double>();
+    }
+    return mismatch("float");
+  }
+  if (tag == kTagBool) {
+    return inferred.is_boolean() ? inferred : mismatch("bool");
+  }
+  if (tag == kTagNull) {
+    return inferred.is_null() ? inferred : mismatch("null");
+  }
+  problems.push_back({node.Mark(), "the YAML tag '" + tag +
+                                       "' is not supported here; plugin configuration is plain "
+                                       "JSON (strings, numbers, booleans, null, lists, mappings)"});
+  return s;
+}
+
+nlohmann::json yaml_to_json(const YAML::Node& node, std::vector<YamlProblem>& problems) {
+  return Converter(problems).convert(node, 0);
+}
+
+}  // namespace simpang::hub::config_internal

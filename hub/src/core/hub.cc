@@ -1,0 +1,221 @@
+#include "core/hub.h"
+
+#include <zmq.h>
+
+#include <future>
+#include <map>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "common/asio.h"
+#include "core/broker.h"
+#include "core/plugin_instance.h"
+#include "router/route_table.h"
+
+namespace simpang::hub {
+namespace {
+
+using std::chrono::milliseconds;
+
+// The in-process endpoint; inproc names are scoped to the ZeroMQ context, so one fixed name is safe.
+constexpr const char* kInprocEndpoint = "inproc://simpang-hub";
+// Longest path an ipc:// endpoint may have (sockaddr_un.sun_path less its terminator).
+constexpr size_t kMaxIpcPath = 107;
+
+// Owns the ZeroMQ context; terminated last, after every socket in it is closed.
+struct ZmqContext {
+  void* handle = zmq_ctx_new();
+  ~ZmqContext() { zmq_ctx_term(handle); }
+};
+
+// Runs `fn` on the io_context's thread and returns its result.
+template <typename Fn>
+auto on_loop(boost::asio::io_context& io, Fn fn) -> decltype(fn()) {
+  std::packaged_task<decltype(fn())()> task(std::move(fn));
+  auto result = task.get_future();
+  boost::asio::post(io, [&task] { task(); });
+  return result.get();
+}
+
+bool is_source(const PluginInstance& instance) { return instance.kind() == SIMPANG_KIND_SOURCE; }
+
+}  // namespace
+
+Hub::Hub(Config config) : config_(std::move(config)) {}
+
+void Hub::request_stop() {
+  std::lock_guard lock(stop_mutex_);
+  if (!stop_requested_) {
+    stop_requested_ = true;
+    stop_.set_value();
+  }
+}
+
+int Hub::run(const RunOptions& options) {
+  auto logger = spdlog::default_logger()->clone("hub");
+  const auto& settings = config_.hub;
+
+  std::error_code ec;
+  std::filesystem::create_directories(settings.state_dir / "instances", ec);
+  if (ec) {
+    logger->error("cannot create state directory {}: {}", settings.state_dir.string(), ec.message());
+    return kExitStartFailed;
+  }
+  const std::string ipc_path = (settings.state_dir / "hub.sock").string();
+  if (ipc_path.size() > kMaxIpcPath) {
+    logger->error("state_dir {} is too deep: the hub's ipc socket path would be {} characters, "
+                  "the limit is {}", settings.state_dir.string(), ipc_path.size(), kMaxIpcPath);
+    return kExitStartFailed;
+  }
+  const std::string ipc_endpoint = "ipc://" + ipc_path;
+
+  auto routes = RouteTable::compile(config_.routes);
+  if (!routes.ok()) {
+    logger->error("{}", routes.status().message());
+    return kExitStartFailed;
+  }
+  std::vector<InstanceInfo> infos;
+  for (const auto& plugin : config_.plugins) {
+    infos.push_back({plugin.name, plugin.plugin_kind != SIMPANG_KIND_SOURCE});
+  }
+
+  ZmqContext zmq_context;
+  boost::asio::io_context io;
+  BrokerOptions broker_options;
+  broker_options.heartbeat = settings.heartbeat;
+  broker_options.summary_interval = settings.summary_interval;
+  broker_options.max_batch = settings.max_batch;
+  broker_options.queue_limit = settings.queue_limit;
+  auto broker = std::make_unique<Broker>(io, zmq_context.handle, std::move(*routes),
+                                         std::move(infos), broker_options, logger);
+  if (auto status = broker->start({kInprocEndpoint, ipc_endpoint}); !status.ok()) {
+    logger->error("{}", status.message());
+    return kExitStartFailed;
+  }
+
+  auto stop_requested = stop_.get_future();
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& error, int signal) {
+    if (!error) {
+      logger->info("received {}; draining and stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+      request_stop();
+    }
+  });
+  auto work = boost::asio::make_work_guard(io);
+  std::thread loop([&io] { io.run(); });
+
+  // Open each library once, then create every instance before starting any, so a bad instance
+  // config stops the hub before any event flows.
+  std::map<std::filesystem::path, std::shared_ptr<PluginLibrary>> libraries;
+  std::vector<std::unique_ptr<PluginInstance>> instances;
+  bool started = true;
+  for (const auto& plugin : config_.plugins) {
+    auto& library = libraries[plugin.library];
+    if (!library) {
+      auto opened = PluginLibrary::open(plugin.library);
+      if (!opened.ok()) {
+        logger->error("{}", opened.status().message());
+        started = false;
+        break;
+      }
+      library = *opened;
+    }
+    const auto state_dir = settings.state_dir / "instances" / plugin.name;
+    std::filesystem::create_directories(state_dir, ec);
+    auto instance = std::make_unique<PluginInstance>(
+        plugin, library, zmq_context.handle,
+        plugin.transport == PluginTransport::kIpc ? ipc_endpoint : kInprocEndpoint, state_dir,
+        settings.heartbeat);
+    if (auto status = instance->create(); !status.ok()) {
+      logger->error("{}", status.message());
+      started = false;
+      break;
+    }
+    instances.push_back(std::move(instance));
+  }
+  // Consumers first, so the first events find their destinations ready.
+  std::stable_partition(instances.begin(), instances.end(),
+                        [](const auto& instance) { return !is_source(*instance); });
+  for (auto& instance : instances) {
+    if (!started) {
+      break;
+    }
+    if (auto status = instance->start(); !status.ok()) {
+      logger->error("{}", status.message());
+      started = false;
+    }
+  }
+
+  if (started) {
+    logger->info("running {} plugin instances, {} routes; state in {}", instances.size(),
+                 config_.routes.size(), settings.state_dir.string());
+    if (options.duration) {
+      if (stop_requested.wait_for(*options.duration) == std::future_status::timeout) {
+        logger->info("ran for {} ms; draining and stopping", options.duration->count());
+      }
+    } else {
+      stop_requested.wait();
+    }
+  }
+
+  // Shutdown in dependency order: sources stop publishing first; once what they published has
+  // been delivered, transforms stop; once theirs has, sinks stop.
+  bool clean = started;
+  auto drain = [&] {
+    const auto deadline = std::chrono::steady_clock::now() + settings.drain_timeout;
+    while (on_loop(io, [&] { return broker->outstanding(); }) > 0) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        logger->error("drain timeout ({} ms) reached with events still outstanding",
+                      settings.drain_timeout.count());
+        clean = false;
+        return;
+      }
+      std::this_thread::sleep_for(milliseconds(10));  // shutdown only; polls the loop's count
+    }
+  };
+  auto stop_where = [&](auto predicate) {
+    for (auto& instance : instances) {
+      if (predicate(*instance)) {
+        if (auto status = instance->stop(); !status.ok()) {
+          logger->error("{}", status.message());
+          clean = false;
+        }
+      }
+    }
+  };
+  stop_where([](const PluginInstance& i) { return is_source(i); });
+  drain();
+  stop_where([](const PluginInstance& i) { return i.kind() == SIMPANG_KIND_TRANSFORM; });
+  drain();
+  stop_where([](const PluginInstance& i) { return i.kind() == SIMPANG_KIND_SINK; });
+
+  on_loop(io, [&] {
+    broker->log_summary();
+    broker->stop();
+    signals.cancel();
+    return 0;
+  });
+  work.reset();
+  io.stop();
+  loop.join();
+  broker.reset();
+  bool all_stopped = true;
+  for (const auto& instance : instances) {
+    all_stopped = all_stopped && instance->stopped_cleanly();
+  }
+  instances.clear();
+  if (!all_stopped) {
+    // A plugin thread is still running library code; leaving through exit() would run static
+    // destructors under it. Flush the logs and leave at once.
+    spdlog::default_logger()->flush();
+    std::_Exit(kExitUnclean);
+  }
+  if (!started) {
+    return kExitStartFailed;
+  }
+  logger->info(clean ? "stopped cleanly" : "stopped, with the problems logged above");
+  return clean ? kExitOk : kExitUnclean;
+}
+
+}  // namespace simpang::hub

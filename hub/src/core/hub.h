@@ -1,0 +1,46 @@
+// The hub process: from a validated Config to a running broker with its plugin instances, and an
+// orderly shutdown that loses nothing that can still be delivered.
+//
+//   simpang::hub::Hub hub(std::move(config));
+//   return hub.run({.duration = std::chrono::seconds(30)});
+#pragma once
+
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <optional>
+
+#include "config/config.h"
+
+namespace simpang::hub {
+
+struct RunOptions {
+  // Stop by itself after this long (for scripts and tests); otherwise run until SIGINT/SIGTERM.
+  std::optional<std::chrono::milliseconds> duration;
+};
+
+// Process exit codes of `simpang run`.
+enum ExitCode : int {
+  kExitOk = 0,           // stopped cleanly: everything accepted was delivered
+  kExitStartFailed = 1,  // the configuration or a plugin could not start
+  kExitUnclean = 3,      // stopped, but something was left undelivered or a plugin did not stop
+};
+
+class Hub {
+ public:
+  explicit Hub(Config config);
+  // Runs until a signal or the duration; returns an ExitCode. Installs SIGINT/SIGTERM handling
+  // for its duration. REQUIRES: called once, from the main thread.
+  int run(const RunOptions& options);
+
+  // Asks a running hub to drain and stop, as SIGTERM does. Thread rule: any thread; idempotent.
+  void request_stop();
+
+ private:
+  Config config_;
+  std::mutex stop_mutex_;
+  std::promise<void> stop_;        // GUARDED_BY(stop_mutex_)
+  bool stop_requested_ = false;    // GUARDED_BY(stop_mutex_)
+};
+
+}  // namespace simpang::hub

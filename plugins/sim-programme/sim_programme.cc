@@ -1,0 +1,141 @@
+// The sim-programme source plugin; see sim_programme.h.
+#include "sim_programme.h"
+
+#include <cmath>
+#include <limits>
+#include <set>
+#include <utility>
+
+namespace simpang::plugins::sim_programme {
+namespace {
+
+using simpang::sdk::ConfigError;
+
+[[noreturn]] void fail(const std::string& key, const std::string& problem, const nlohmann::json& got) {
+  throw ConfigError("config." + key + ": " + problem + ", got " + got.dump());
+}
+
+// An integer in [min, max] or the default when the key is absent.
+uint64_t integer(const nlohmann::json& config, const std::string& key, uint64_t fallback,
+                 uint64_t min, uint64_t max) {
+  const auto it = config.find(key);
+  if (it == config.end()) {
+    return fallback;
+  }
+  const std::string wanted =
+      "must be an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  // is_number_integer covers both of nlohmann's integer kinds; a non-negative one fits uint64_t.
+  if (it->is_number_integer() && (it->is_number_unsigned() || it->get<int64_t>() >= 0)) {
+    const auto v = it->get<uint64_t>();
+    if (v < min || v > max) {
+      fail(key, wanted, *it);
+    }
+    return v;
+  }
+  if (it->is_number_float()) {
+    // YAML writes 100 as an integer, but tolerate 100.0.
+    const double d = it->get<double>();
+    if (d == std::trunc(d) && d >= static_cast<double>(min) && d <= static_cast<double>(max) &&
+        d < 0x1p64) {
+      return static_cast<uint64_t>(d);
+    }
+  }
+  fail(key, wanted, *it);
+}
+
+}  // namespace
+
+SimConfig parse_config(const nlohmann::json& config, const std::string& instance_name) {
+  if (!config.is_object()) {
+    throw ConfigError("config: must be a mapping, got " + config.dump());
+  }
+  static const std::set<std::string> kKeys = {"seed",     "rate",    "max_events",
+                                               "learners", "partners", "courses"};
+  for (const auto& [key, value] : config.items()) {
+    if (kKeys.count(key) == 0) {
+      throw ConfigError("config." + key +
+                        ": unknown key (known: seed, rate, max_events, learners, partners, courses)");
+    }
+  }
+
+  SimConfig out;
+  out.model.seed = integer(config, "seed", 42, 0, std::numeric_limits<uint64_t>::max());
+  // Upper bounds keep a typo from asking for gigabytes of simulated people.
+  out.model.learners = static_cast<uint32_t>(integer(config, "learners", 10000, 1, 10'000'000));
+  out.model.partners = static_cast<uint32_t>(integer(config, "partners", 200, 1, 100'000));
+  out.model.courses = static_cast<uint32_t>(integer(config, "courses", 40, 1, 100'000));
+  out.max_events = integer(config, "max_events", 0, 0, std::numeric_limits<uint64_t>::max());
+  out.model.source = "/simpang/sim-programme/" + instance_name;
+
+  if (const auto it = config.find("rate"); it != config.end()) {
+    if (!it->is_number() || !(it->get<double>() > 0) || !std::isfinite(it->get<double>())) {
+      fail("rate", "must be a positive number", *it);
+    }
+    out.rate = it->get<double>();
+  }
+  return out;
+}
+
+SimProgramme::SimProgramme(simpang::sdk::Context& ctx)
+    : config_(parse_config(ctx.config(), ctx.instance_name())), model_(config_.model) {}
+
+void SimProgramme::on_start(simpang::sdk::Context& ctx) {
+  ctx.log(simpang::sdk::LogLevel::kInfo,
+          "simulating seed=" + std::to_string(config_.model.seed) +
+              " rate=" + std::to_string(config_.rate) +
+              " max_events=" + std::to_string(config_.max_events) +
+              " learners=" + std::to_string(config_.model.learners) +
+              " partners=" + std::to_string(config_.model.partners) +
+              " courses=" + std::to_string(config_.model.courses));
+  timer_ = ctx.every(kTick, [this, &ctx] { tick(ctx); });
+}
+
+void SimProgramme::on_stop(simpang::sdk::Context& ctx) {
+  if (timer_) {
+    ctx.cancel(*timer_);
+    timer_.reset();
+  }
+}
+
+bool SimProgramme::stop_if_done(simpang::sdk::Context& ctx) {
+  if (config_.max_events == 0 || emitted_ < config_.max_events) {
+    return false;
+  }
+  finished_ = true;
+  if (timer_) {
+    ctx.cancel(*timer_);
+    timer_.reset();
+  }
+  ctx.log(simpang::sdk::LogLevel::kInfo,
+          "max_events reached: emitted " + std::to_string(emitted_) + " events; stopping");
+  return true;
+}
+
+void SimProgramme::tick(simpang::sdk::Context& ctx) {
+  if (finished_ || stop_if_done(ctx)) {
+    return;
+  }
+  const double per_tick = config_.rate * std::chrono::duration<double>(kTick).count();
+  // A late or postponed tick (back-pressure) does not turn into a burst: at most one tick's worth
+  // (and at least one event, for rates below one per tick) is ever owed.
+  budget_ = std::min(budget_ + per_tick, std::max(per_tick, 1.0));
+  // The epsilon absorbs rounding in the running sum (five ticks of 0.2 must make one event).
+  while (budget_ >= 1.0 - 1e-9 && !ctx.backpressured()) {
+    simpang::v1::Event event = unsent_ ? std::move(*unsent_) : model_.next();
+    unsent_.reset();
+    const Status status = ctx.emit(event);
+    if (!status.ok()) {
+      ctx.log(simpang::sdk::LogLevel::kWarn,
+              "emit failed, will retry event=" + event.id() + ": " + status.message());
+      unsent_ = std::move(event);
+      return;
+    }
+    ++emitted_;
+    budget_ -= 1.0;
+    if (stop_if_done(ctx)) {
+      return;
+    }
+  }
+}
+
+}  // namespace simpang::plugins::sim_programme

@@ -1,0 +1,106 @@
+// The sink-jsonl plugin; see sink_jsonl.h.
+#include "sink_jsonl.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "simpang/sdk/cloudevents.h"
+
+namespace simpang::plugins::sink_jsonl {
+namespace {
+
+using simpang::sdk::ConfigError;
+using simpang::sdk::Outcome;
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+}  // namespace
+
+JsonlSink::JsonlSink(simpang::sdk::Context& ctx) {
+  const nlohmann::json& config = ctx.config();
+  if (!config.is_object()) {
+    throw ConfigError("config: must be a mapping, got " + config.dump());
+  }
+  for (const auto& [key, value] : config.items()) {
+    if (key != "path" && key != "fsync") {
+      throw ConfigError("config." + key + ": unknown key (known: path, fsync)");
+    }
+  }
+  const auto path = config.find("path");
+  if (path == config.end()) {
+    throw ConfigError("config.path: required (the file to append events to)");
+  }
+  if (!path->is_string() || path->get_ref<const std::string&>().empty()) {
+    throw ConfigError("config.path: must be a non-empty string, got " + path->dump());
+  }
+  if (const auto fsync = config.find("fsync"); fsync != config.end()) {
+    if (!fsync->is_boolean()) {
+      throw ConfigError("config.fsync: must be true or false, got " + fsync->dump());
+    }
+    fsync_ = fsync->get<bool>();
+  }
+
+  path_ = std::filesystem::path(path->get<std::string>());
+  if (path_.is_relative()) {
+    path_ = ctx.state_dir() / path_;
+  }
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    throw ConfigError("config.path: cannot open '" + path_.string() +
+                      "' for append: " + errno_text(errno));
+  }
+}
+
+JsonlSink::~JsonlSink() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+}
+
+Outcome JsonlSink::on_event(simpang::sdk::Context& ctx, const simpang::v1::Event& event) {
+  const std::string line = simpang::sdk::to_cloudevents_json(event) + "\n";
+  // Where this line starts: O_APPEND writes at the end, and this instance is the file's only
+  // writer, so a failed write can be cut back to here.
+  const off_t start = ::lseek(fd_, 0, SEEK_END);
+
+  // Cuts the file back to where this line started, so a failed event leaves nothing behind and
+  // its redelivery is not appended after a torn half line (or a duplicate of itself).
+  const auto roll_back = [&] {
+    if (start >= 0 && ::ftruncate(fd_, start) != 0) {
+      ctx.log(simpang::sdk::LogLevel::kError,
+              "could not cut off a failed line path=" + path_.string() + " event=" + event.id() +
+                  ": " + errno_text(errno));
+    }
+  };
+
+  size_t written = 0;
+  while (written < line.size()) {
+    const ssize_t n = ::write(fd_, line.data() + written, line.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      const int err = errno;
+      if (written > 0) {
+        roll_back();
+      }
+      return Outcome::retry_later("write to " + path_.string() + " failed: " + errno_text(err));
+    }
+    written += static_cast<size_t>(n);
+  }
+  // write(2) is unbuffered, so the line is already in the kernel; fsync asks for the disk too.
+  // fdatasync suffices: it syncs the size along with the data, the metadata that matters here.
+  if (fsync_ && ::fdatasync(fd_) != 0) {
+    const int err = errno;
+    roll_back();
+    return Outcome::retry_later("fsync of " + path_.string() + " failed: " + errno_text(err));
+  }
+  return Outcome::ack();
+}
+
+}  // namespace simpang::plugins::sink_jsonl

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The two commands of the README, and the targets beside them.
+#
+#   scripts/dev.sh demo    install what is missing, build, run the demo hub (Ctrl-C stops it)
+#   scripts/dev.sh test    install what is missing, build, run every test
+#   scripts/dev.sh bench   build, run the benchmarks (not part of `test`)
+#   scripts/dev.sh build   install what is missing and build only
+#
+# On Debian 12 as root it installs the build dependencies with apt-get when any is missing.
+# Environment: BUILD_DIR (default ./build), JOBS (default: number of cores).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+JOBS=${JOBS:-$(nproc)}
+
+# Debian 12 packages the build and the tests need.
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config
+  libzmq3-dev cppzmq-dev libprotobuf-dev protobuf-compiler libspdlog-dev libboost-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+install_missing() {
+  local missing=()
+  for pkg in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return
+  fi
+  echo "==> installing: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: missing packages (${missing[*]}) and not root; install them or run as root" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  install_missing
+  if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  fi
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+case "${1:-}" in
+  demo)
+    build
+    exec "$BUILD_DIR/bin/simpang" run "$ROOT/config/demo.yaml" "${@:2}"
+    ;;
+  test)
+    build
+    cd "$BUILD_DIR"
+    ctest --output-on-failure -j "$JOBS" --timeout 600
+    ;;
+  bench)
+    build
+    "$ROOT/tests/bench/run.sh" "$BUILD_DIR"
+    ;;
+  build)
+    build
+    ;;
+  *)
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac
