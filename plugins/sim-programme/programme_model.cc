@@ -27,11 +27,11 @@ constexpr int64_t kIntakeSpan = 365 * kDay;
 constexpr int64_t kFirstCourse = 1 * kDay;
 constexpr int64_t kFirstLearner = 3 * kDay;
 
-constexpr double kAppliedShare = 0.3;       // partners that join as APPLIED rather than ACTIVE
-constexpr double kOnboardedShare = 0.7;     // of those, onboarded later
+constexpr double kAppliedShare = 0.3;    // partners that join as APPLIED rather than ACTIVE
+constexpr double kOnboardedShare = 0.7;  // of those, onboarded later
 constexpr double kCertificationShare = 0.55;
-constexpr double kEnrollShare = 0.92;       // registered learners who enroll at all
-constexpr double kCompleteShare = 0.72;     // enrollments that end in a completion record
+constexpr double kEnrollShare = 0.92;    // registered learners who enroll at all
+constexpr double kCompleteShare = 0.72;  // enrollments that end in a completion record
 constexpr double kNextCourseAfterPass = 0.35;
 constexpr double kRetryAfterFail = 0.3;
 constexpr double kEmploymentEnds = 0.08;
@@ -47,57 +47,67 @@ struct Region {
   uint32_t weight;  // roughly population
 };
 constexpr Region kRegions[] = {
-    {"Selangor", 70}, {"Johor", 40},   {"Sabah", 34},  {"Sarawak", 25}, {"Perak", 25},
-    {"Kedah", 22},    {"Kuala Lumpur", 20}, {"Kelantan", 19}, {"Pulau Pinang", 18},
-    {"Pahang", 16},   {"Terengganu", 12}, {"Negeri Sembilan", 12}, {"Melaka", 10},
-    {"Perlis", 3},    {"Putrajaya", 1}, {"Labuan", 1}};
+    {"Selangor", 70},     {"Johor", 40},  {"Sabah", 34},        {"Sarawak", 25},
+    {"Perak", 25},        {"Kedah", 22},  {"Kuala Lumpur", 20}, {"Kelantan", 19},
+    {"Pulau Pinang", 18}, {"Pahang", 16}, {"Terengganu", 12},   {"Negeri Sembilan", 12},
+    {"Melaka", 10},       {"Perlis", 3},  {"Putrajaya", 1},     {"Labuan", 1}};
 
 constexpr const char* kGivenNames[] = {
-    "Aisyah", "Muhammad", "Nurul", "Ahmad", "Siti", "Amir", "Farah", "Hafiz", "Wei Ling", "Jun Hao",
-    "Mei Xin", "Kah Wai", "Priya", "Arjun", "Kavitha", "Ravi", "Daniel", "Grace", "Joanna", "Azlan",
-    "Nadia", "Irfan", "Li Ting", "Suresh"};
-constexpr const char* kFamilyNames[] = {
-    "Abdullah", "Rahman", "Ismail", "Hassan", "Ibrahim", "Tan", "Lim", "Wong", "Lee", "Ng", "Chong",
-    "Raj", "Kumar", "Subramaniam", "Pillai", "Anak Jugah", "Gimbang", "Yusof", "Othman", "Chin"};
+    "Aisyah",   "Muhammad", "Nurul",   "Ahmad",   "Siti",  "Amir",  "Farah",   "Hafiz",
+    "Wei Ling", "Jun Hao",  "Mei Xin", "Kah Wai", "Priya", "Arjun", "Kavitha", "Ravi",
+    "Daniel",   "Grace",    "Joanna",  "Azlan",   "Nadia", "Irfan", "Li Ting", "Suresh"};
+constexpr const char* kFamilyNames[] = {"Abdullah",   "Rahman",  "Ismail", "Hassan",      "Ibrahim",
+                                        "Tan",        "Lim",     "Wong",   "Lee",         "Ng",
+                                        "Chong",      "Raj",     "Kumar",  "Subramaniam", "Pillai",
+                                        "Anak Jugah", "Gimbang", "Yusof",  "Othman",      "Chin"};
 
 constexpr const char* kCompanyWords[] = {
-    "Tenggara", "Nusantara", "Gemilang", "Cahaya", "Mutiara", "Helang", "Puncak", "Seri", "Bayu",
-    "Intan", "Kinabalu", "Rimba", "Permata", "Suria", "Wawasan", "Jaya"};
+    "Tenggara", "Nusantara", "Gemilang", "Cahaya", "Mutiara", "Helang", "Puncak",  "Seri",
+    "Bayu",     "Intan",     "Kinabalu", "Rimba",  "Permata", "Suria",  "Wawasan", "Jaya"};
 // Employer sectors, each with the words its company names end in.
 struct Sector {
   const char* name;
   std::array<const char*, 3> nouns;
 };
-constexpr Sector kSectors[] = {
-    {"Financial services", {"Capital", "Kewangan", "Insurance"}},
-    {"Manufacturing", {"Manufacturing", "Industries", "Precision"}},
-    {"Telecommunications", {"Telekom", "Networks", "Broadband"}},
-    {"Energy", {"Energy", "Power", "Renewables"}},
-    {"Healthcare", {"Health", "Medik", "Care"}},
-    {"Logistics", {"Logistics", "Freight", "Ports"}},
-    {"Retail", {"Retail", "Mart", "Commerce"}},
-    {"Technology", {"Digital", "Analytics", "Robotics"}},
-    {"Agriculture", {"Agritech", "Plantations", "Agro"}},
-    {"Semiconductors", {"Semiconductor", "Microsystems", "Silicon"}}};
-constexpr const char* kPlaces[] = {"Malaya", "Tenggara", "Utara", "Pantai Timur", "Borneo", "Selatan",
-                                   "Perdana", "Lembah Klang", "Semenanjung", "Kinabalu", "Rajang",
-                                   "Pahang", "Melaka", "Tanjung", "Muara", "Banjaran"};
+constexpr Sector kSectors[] = {{"Financial services", {"Capital", "Kewangan", "Insurance"}},
+                               {"Manufacturing", {"Manufacturing", "Industries", "Precision"}},
+                               {"Telecommunications", {"Telekom", "Networks", "Broadband"}},
+                               {"Energy", {"Energy", "Power", "Renewables"}},
+                               {"Healthcare", {"Health", "Medik", "Care"}},
+                               {"Logistics", {"Logistics", "Freight", "Ports"}},
+                               {"Retail", {"Retail", "Mart", "Commerce"}},
+                               {"Technology", {"Digital", "Analytics", "Robotics"}},
+                               {"Agriculture", {"Agritech", "Plantations", "Agro"}},
+                               {"Semiconductors", {"Semiconductor", "Microsystems", "Silicon"}}};
+constexpr const char* kPlaces[] = {"Malaya",      "Tenggara", "Utara",   "Pantai Timur",
+                                   "Borneo",      "Selatan",  "Perdana", "Lembah Klang",
+                                   "Semenanjung", "Kinabalu", "Rajang",  "Pahang",
+                                   "Melaka",      "Tanjung",  "Muara",   "Banjaran"};
 // Name forms per organisation kind; "%s" is a place or a word.
 constexpr const char* kUniversityForms[] = {"Universiti %s", "Universiti Teknologi %s",
                                             "Kolej Universiti %s"};
-constexpr const char* kAcademyForms[] = {"%s AI Academy", "%s Data Academy",
-                                         "Institut Digital %s"};
+constexpr const char* kAcademyForms[] = {"%s AI Academy", "%s Data Academy", "Institut Digital %s"};
 constexpr const char* kAgencyForms[] = {"Agensi Digital %s", "Lembaga Data %s",
                                         "Jabatan Inovasi %s"};
-constexpr const char* kTopics[] = {
-    "Foundations of AI", "Machine Learning", "Deep Learning", "Data Engineering", "MLOps",
-    "Natural Language Processing", "Computer Vision", "AI Ethics and Governance", "Generative AI",
-    "Data Analytics with Python", "Reinforcement Learning", "AI for the Public Service",
-    "AI Product Management", "Cloud AI Platforms", "Statistics for Data Science"};
+constexpr const char* kTopics[] = {"Foundations of AI",
+                                   "Machine Learning",
+                                   "Deep Learning",
+                                   "Data Engineering",
+                                   "MLOps",
+                                   "Natural Language Processing",
+                                   "Computer Vision",
+                                   "AI Ethics and Governance",
+                                   "Generative AI",
+                                   "Data Analytics with Python",
+                                   "Reinforcement Learning",
+                                   "AI for the Public Service",
+                                   "AI Product Management",
+                                   "Cloud AI Platforms",
+                                   "Statistics for Data Science"};
 
-constexpr const char* kIndustryTitles[] = {"Data Analyst", "Software Engineer", "ML Engineer",
-                                           "Data Engineer", "Business Analyst", "Product Manager",
-                                           "Operations Executive"};
+constexpr const char* kIndustryTitles[] = {
+    "Data Analyst",     "Software Engineer", "ML Engineer",         "Data Engineer",
+    "Business Analyst", "Product Manager",   "Operations Executive"};
 constexpr const char* kGovernmentTitles[] = {"Assistant Director", "Administrative Officer",
                                              "IT Officer", "Policy Analyst"};
 constexpr const char* kEducatorTitles[] = {"Lecturer", "Senior Lecturer", "Instructor",
@@ -145,7 +155,8 @@ std::string ascii_slug(std::string_view text) {
 
 }  // namespace
 
-// ---- Rng -------------------------------------------------------------------------------------------
+// ---- Rng
+// -------------------------------------------------------------------------------------------
 
 uint64_t Rng::next() {
   uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
@@ -180,7 +191,8 @@ size_t Rng::weighted(const std::vector<uint32_t>& weights) {
   return weights.size() - 1;
 }
 
-// ---- ProgrammeModel ----------------------------------------------------------------------------------
+// ---- ProgrammeModel
+// ----------------------------------------------------------------------------------
 
 ProgrammeModel::ProgrammeModel(ModelConfig config)
     : config_(std::move(config)),
@@ -266,8 +278,7 @@ std::string ProgrammeModel::unique_name(const std::function<std::string()>& draw
   }
 }
 
-int32_t ProgrammeModel::pick_organisation(
-    std::initializer_list<talent::OrganisationKind> kinds) {
+int32_t ProgrammeModel::pick_organisation(std::initializer_list<talent::OrganisationKind> kinds) {
   std::vector<int32_t> matching;
   for (size_t i = 0; i < organisations_.size(); ++i) {
     const auto kind = organisations_[i].record.kind();
@@ -300,7 +311,8 @@ bool ProgrammeModel::register_organisation(simpang::v1::Event* event) {
   org.set_kind(kind);
   switch (kind) {
     case talent::ORGANISATION_KIND_UNIVERSITY:
-      org.set_name(unique_name([&] { return form(pick(rng_, kUniversityForms), pick(rng_, kPlaces)); }));
+      org.set_name(
+          unique_name([&] { return form(pick(rng_, kUniversityForms), pick(rng_, kPlaces)); }));
       org.set_sector("Higher education");
       org.set_training_target(static_cast<uint32_t>(rng_.between(6, 60) * 50));
       break;
@@ -311,7 +323,8 @@ bool ProgrammeModel::register_organisation(simpang::v1::Event* event) {
       org.set_training_target(static_cast<uint32_t>(rng_.between(2, 30) * 50));
       break;
     case talent::ORGANISATION_KIND_GOVERNMENT_AGENCY:
-      org.set_name(unique_name([&] { return form(pick(rng_, kAgencyForms), pick(rng_, kPlaces)); }));
+      org.set_name(
+          unique_name([&] { return form(pick(rng_, kAgencyForms), pick(rng_, kPlaces)); }));
       org.set_sector("Public sector");
       org.set_training_target(static_cast<uint32_t>(rng_.between(2, 20) * 50));
       break;
@@ -328,7 +341,8 @@ bool ProgrammeModel::register_organisation(simpang::v1::Event* event) {
     }
   }
   const bool applied = index >= 2 && rng_.chance(kAppliedShare);
-  org.set_registry_status(applied ? talent::REGISTRY_STATUS_APPLIED : talent::REGISTRY_STATUS_ACTIVE);
+  org.set_registry_status(applied ? talent::REGISTRY_STATUS_APPLIED
+                                  : talent::REGISTRY_STATUS_ACTIVE);
   if (applied && rng_.chance(kOnboardedShare)) {
     schedule({.at = now_ + rng_.between(7 * kDay, 60 * kDay),
               .action = Action::kActivateOrganisation,
@@ -354,8 +368,8 @@ bool ProgrammeModel::activate_organisation(uint32_t index, simpang::v1::Event* e
 }
 
 bool ProgrammeModel::publish_course(simpang::v1::Event* event) {
-  const int32_t provider = pick_organisation(
-      {talent::ORGANISATION_KIND_UNIVERSITY, talent::ORGANISATION_KIND_ACADEMY});
+  const int32_t provider =
+      pick_organisation({talent::ORGANISATION_KIND_UNIVERSITY, talent::ORGANISATION_KIND_ACADEMY});
   const int64_t mean_gap = std::max<int64_t>(kCatalogueSpan / config_.courses, kMinute);
   if (provider < 0) {
     schedule({.at = now_ + kDay, .action = Action::kPublishCourse});
@@ -457,7 +471,8 @@ bool ProgrammeModel::register_person(simpang::v1::Event* event) {
               .subject = index});
   }
   if (rng_.chance(kEnrollShare)) {
-    schedule({.at = now_ + rng_.between(kHour, 21 * kDay), .action = Action::kEnroll, .subject = index});
+    schedule(
+        {.at = now_ + rng_.between(kHour, 21 * kDay), .action = Action::kEnroll, .subject = index});
   }
   envelope(kPersonRegistered, person.person_id(), person, event);
   return true;
@@ -504,7 +519,8 @@ bool ProgrammeModel::start_employment(const Pending& pending, simpang::v1::Event
 
   talent::Employment employment;
   employment.set_person_id(person.id);
-  employment.set_organisation_id(organisations_[static_cast<size_t>(employer)].record.organisation_id());
+  employment.set_organisation_id(
+      organisations_[static_cast<size_t>(employer)].record.organisation_id());
   employment.set_job_title(person.job_title);
   employment.set_active(true);
   *employment.mutable_start_date() = timestamp(now_);

@@ -1,7 +1,9 @@
 // The sim-programme source plugin; see sim_programme.h.
 #include "sim_programme.h"
 
+#include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <set>
 #include <utility>
@@ -11,7 +13,8 @@ namespace {
 
 using simpang::sdk::ConfigError;
 
-[[noreturn]] void fail(const std::string& key, const std::string& problem, const nlohmann::json& got) {
+[[noreturn]] void fail(const std::string& key, const std::string& problem,
+                       const nlohmann::json& got) {
   throw ConfigError("config." + key + ": " + problem + ", got " + got.dump());
 }
 
@@ -49,12 +52,13 @@ SimConfig parse_config(const nlohmann::json& config, const std::string& instance
   if (!config.is_object()) {
     throw ConfigError("config: must be a mapping, got " + config.dump());
   }
-  static const std::set<std::string> kKeys = {"seed",     "rate",    "max_events",
-                                               "learners", "partners", "courses"};
+  static const std::set<std::string> kKeys = {"seed",     "rate",     "max_events",
+                                              "learners", "partners", "courses"};
   for (const auto& [key, value] : config.items()) {
     if (kKeys.count(key) == 0) {
-      throw ConfigError("config." + key +
-                        ": unknown key (known: seed, rate, max_events, learners, partners, courses)");
+      throw ConfigError(
+          "config." + key +
+          ": unknown key (known: seed, rate, max_events, learners, partners, courses)");
     }
   }
 
@@ -80,13 +84,29 @@ SimProgramme::SimProgramme(simpang::sdk::Context& ctx)
     : config_(parse_config(ctx.config(), ctx.instance_name())), model_(config_.model) {}
 
 void SimProgramme::on_start(simpang::sdk::Context& ctx) {
+  char rate[32];
+  std::snprintf(rate, sizeof(rate), "%g", config_.rate);
   ctx.log(simpang::sdk::LogLevel::kInfo,
-          "simulating seed=" + std::to_string(config_.model.seed) +
-              " rate=" + std::to_string(config_.rate) +
+          "simulating seed=" + std::to_string(config_.model.seed) + " rate=" + rate +
               " max_events=" + std::to_string(config_.max_events) +
               " learners=" + std::to_string(config_.model.learners) +
               " partners=" + std::to_string(config_.model.partners) +
               " courses=" + std::to_string(config_.model.courses));
+  if (const std::optional<std::string> cursor = ctx.cursor(kCursor)) {
+    uint64_t done = 0;
+    const char* end = cursor->data() + cursor->size();
+    const auto [ptr, ec] = std::from_chars(cursor->data(), end, done);
+    if (ec != std::errc() || ptr != end) {
+      ctx.log(simpang::sdk::LogLevel::kWarn,
+              "ignoring unreadable cursor " + std::string(kCursor) + "='" + *cursor +
+                  "'; starting the sequence from event 1");
+    } else {
+      ctx.log(simpang::sdk::LogLevel::kInfo,
+              "resuming after event " + std::to_string(done) + " of the previous run");
+      emitted_ = done;
+      catch_up_ = done;
+    }
+  }
   timer_ = ctx.every(kTick, [this, &ctx] { tick(ctx); });
 }
 
@@ -115,6 +135,13 @@ void SimProgramme::tick(simpang::sdk::Context& ctx) {
   if (finished_ || stop_if_done(ctx)) {
     return;
   }
+  if (catch_up_ > 0) {
+    for (uint64_t n = std::min(catch_up_, kCatchUpPerTick); n > 0; --n) {
+      (void)model_.next();
+      --catch_up_;
+    }
+    return;
+  }
   const double per_tick = config_.rate * std::chrono::duration<double>(kTick).count();
   // A late or postponed tick (back-pressure) does not turn into a burst: at most one tick's worth
   // (and at least one event, for rates below one per tick) is ever owed.
@@ -132,6 +159,9 @@ void SimProgramme::tick(simpang::sdk::Context& ctx) {
     }
     ++emitted_;
     budget_ -= 1.0;
+    // After the emit, so the cursor travels with (or after) the event it counts: a crash can then
+    // replay an event, never skip one.
+    ctx.set_cursor(kCursor, std::to_string(emitted_));
     if (stop_if_done(ctx)) {
       return;
     }

@@ -1,14 +1,14 @@
 // The sim-programme source plugin: paces ProgrammeModel's events onto the hub at a configured
 // rate. The simulation itself lives in programme_model.h; this class only reads its config,
-// keeps time and emits.
+// keeps time, emits, and keeps a cursor (how many events are out) so a restarted instance resumes
+// the sequence where it stopped instead of replaying it.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "programme_model.h"
 #include "simpang/sdk/plugin.h"
@@ -29,6 +29,11 @@ class SimProgramme : public simpang::sdk::Source {
  public:
   // How often the emission timer fires; each tick emits rate * kTick worth of events.
   static constexpr std::chrono::milliseconds kTick{20};
+  // The cursor: the number of events published, stored by the hub with the events themselves.
+  static constexpr const char* kCursor = "emitted";
+  // On resume the model is replayed (it is deterministic) this many events per tick, so a long
+  // catch-up never holds the runtime thread for long.
+  static constexpr uint64_t kCatchUpPerTick = 5000;
 
   explicit SimProgramme(simpang::sdk::Context& ctx);
 
@@ -48,7 +53,8 @@ class SimProgramme : public simpang::sdk::Source {
   const SimConfig config_;
   ProgrammeModel model_;
   double budget_ = 0;  // events owed: the fractional part carries over between ticks
-  uint64_t emitted_ = 0;
+  uint64_t emitted_ = 0;   // events published, over all runs of this instance
+  uint64_t catch_up_ = 0;  // events of an earlier run still to replay through the model
   bool finished_ = false;
   std::optional<simpang::sdk::TimerId> timer_;
   // An event emit() refused, offered again on the next tick before anything new, so the sequence

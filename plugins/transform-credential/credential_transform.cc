@@ -40,8 +40,7 @@ CredentialConfig parse_config(const nlohmann::json& config, const std::string& i
 CredentialTransform::CredentialTransform(simpang::sdk::Context& ctx)
     : config_(parse_config(ctx.config(), ctx.instance_name())) {}
 
-Outcome CredentialTransform::on_event(simpang::sdk::Context& ctx,
-                                      const simpang::v1::Event& event) {
+Outcome CredentialTransform::on_event(simpang::sdk::Context& ctx, const simpang::v1::Event& event) {
   StatusOr<std::optional<simpang::v1::Event>> decision = credential_for(event, config_);
   if (!decision.ok()) {
     return Outcome::reject(decision.status().message());

@@ -2,6 +2,6 @@
 // tests can link the class without the ABI entry point.
 #include "credential_transform.h"
 
-SIMPANG_PLUGIN(simpang::plugins::transform_credential::CredentialTransform,
-               "transform-credential", "1.0.0",
+SIMPANG_PLUGIN(simpang::plugins::transform_credential::CredentialTransform, "transform-credential",
+               "1.0.0",
                "issues a certification credential for every passed certification completion")

@@ -25,11 +25,10 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base64.h"
 #include "rfc3339.h"
@@ -47,8 +46,8 @@ constexpr std::string_view kSpecVersion = "1.0";
 // take.
 const std::set<std::string, std::less<>>& reserved_names() {
   static const std::set<std::string, std::less<>> names = {
-      "specversion", "id",         "source", "type",       "subject", "time",
-      "datacontenttype", "dataschema", "data", "data_base64"};
+      "specversion",     "id",         "source", "type",       "subject", "time",
+      "datacontenttype", "dataschema", "data",   "data_base64"};
   return names;
 }
 
@@ -127,7 +126,8 @@ std::string extension_value(const AttributeValue& value) {
   return {};
 }
 
-// ---- Reading -------------------------------------------------------------------------------------
+// ---- Reading
+// -------------------------------------------------------------------------------------
 
 // One member of the top-level object, with where its value sits in the input text.
 struct Member {
@@ -265,9 +265,10 @@ Status read_string(const json& doc, std::string_view name, bool required, std::s
 
 Status read_extension(std::string_view name, const json& value, Event* event) {
   if (!valid_attribute_name(name)) {
-    return attribute_error(name,
-                           "invalid extension name: CloudEvents attribute names use only lower-case "
-                           "letters a-z and digits 0-9");
+    return attribute_error(
+        name,
+        "invalid extension name: CloudEvents attribute names use only lower-case "
+        "letters a-z and digits 0-9");
   }
   AttributeValue attr;
   switch (value.type()) {
@@ -299,15 +300,15 @@ Status read_extension(std::string_view name, const json& value, Event* event) {
         n = fits ? static_cast<int64_t>(d) : 0;
       }
       if (!fits) {
-        return attribute_error(name, "number " + value.dump() +
-                                         " is not a CloudEvents Integer (signed 32-bit)");
+        return attribute_error(
+            name, "number " + value.dump() + " is not a CloudEvents Integer (signed 32-bit)");
       }
       attr.set_ce_integer(static_cast<int32_t>(n));
       break;
     }
     default:
-      return attribute_error(name, std::string("must be a boolean, number or string, got ") +
-                                       json_type_name(value));
+      return attribute_error(
+          name, std::string("must be a boolean, number or string, got ") + json_type_name(value));
   }
   (*event->mutable_extensions())[std::string(name)] = std::move(attr);
   return Status::Ok();
@@ -428,7 +429,8 @@ StatusOr<Event> from_cloudevents_json(std::string_view text) {
   if (!time_text.empty()) {
     std::string why;
     if (!internal::parse_rfc3339(time_text, event.mutable_time(), &why)) {
-      return attribute_error("time", "not an RFC 3339 timestamp: '" + time_text + "' (" + why + ")");
+      return attribute_error("time",
+                             "not an RFC 3339 timestamp: '" + time_text + "' (" + why + ")");
     }
   }
 
@@ -511,10 +513,11 @@ Status get_json_data(const Event& event, google::protobuf::Message& message) {
   }
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
-  const auto status = google::protobuf::util::JsonStringToMessage(event.text_data(), &message, options);
+  const auto status =
+      google::protobuf::util::JsonStringToMessage(event.text_data(), &message, options);
   if (!status.ok()) {
-    return Status::Error("event '" + event.id() + "': data is not a " + full_name + " in JSON: " +
-                         std::string(status.message()));
+    return Status::Error("event '" + event.id() + "': data is not a " + full_name +
+                         " in JSON: " + std::string(status.message()));
   }
   return Status::Ok();
 }

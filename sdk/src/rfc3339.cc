@@ -57,10 +57,11 @@ std::string format_rfc3339(const google::protobuf::Timestamp& ts) {
   const chr::year_month_day ymd{chr::sys_days{chr::days{days}}};
 
   char buf[64];
-  int n = std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(ymd.year()),
-                        static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                        static_cast<int>(day_seconds / 3600), static_cast<int>(day_seconds / 60 % 60),
-                        static_cast<int>(day_seconds % 60));
+  int n =
+      std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(ymd.year()),
+                    static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                    static_cast<int>(day_seconds / 3600), static_cast<int>(day_seconds / 60 % 60),
+                    static_cast<int>(day_seconds % 60));
   std::string out(buf, static_cast<size_t>(n));
   if (nanos != 0) {
     if (nanos % 1000000 == 0) {

@@ -6,10 +6,10 @@
 // checks on an out-of-range Timestamp.
 #pragma once
 
+#include <google/protobuf/timestamp.pb.h>
+
 #include <string>
 #include <string_view>
-
-#include <google/protobuf/timestamp.pb.h>
 
 namespace simpang::sdk::internal {
 

@@ -169,14 +169,29 @@ Status Runtime::emit(simpang::v1::Event event) {
   return Status::Ok();
 }
 
+std::optional<std::string> Runtime::cursor(const std::string& key) const {
+  auto it = cursors_.find(key);
+  if (it == cursors_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+void Runtime::set_cursor(const std::string& key, std::string value) {
+  cursors_[key] = value;
+  (*current_.mutable_publish()->mutable_cursors())[key] = std::move(value);
+  cursors_staged_ = true;
+}
+
 bool Runtime::backpressured() const {
   return !unsent_.empty() || unacked_.size() >= max_unacked_;
 }
 
 void Runtime::seal_current_batch() {
-  if (current_events_ == 0) {
+  if (current_events_ == 0 && !cursors_staged_) {
     return;
   }
+  cursors_staged_ = false;
   Batch batch;
   batch.id = next_batch_id_++;
   batch.events = current_events_;
@@ -188,7 +203,7 @@ void Runtime::seal_current_batch() {
 }
 
 void Runtime::send_ready_batches() {
-  if (!connected_) {
+  if (!connected_ || Clock::now() < resend_after_) {
     return;
   }
   while (!unsent_.empty() && unacked_.size() < max_unacked_) {
@@ -203,6 +218,20 @@ void Runtime::handle_batch_result(uint64_t batch_id, const wire::PublishReject* 
   auto it = unacked_.find(batch_id);
   if (it == unacked_.end()) {
     return;  // an ack for a batch resent after a reconnect, already settled
+  }
+  if (reject != nullptr && !reject->retry_later().empty()) {
+    // Nothing of the batch was taken: publish it again, ahead of the later ones, after a pause.
+    log(LogLevel::kWarn, "hub could not take batch " + std::to_string(batch_id) +
+                             ", publishing it again shortly: " + reject->retry_later());
+    unsent_.push_front(std::move(it->second));
+    unacked_.erase(it);
+    // Later batches already sent are ahead of it now; resend them after it, in order.
+    for (auto later = unacked_.rbegin(); later != unacked_.rend(); ++later) {
+      unsent_.insert(unsent_.begin() + 1, std::move(later->second));
+    }
+    unacked_.clear();
+    resend_after_ = Clock::now() + std::chrono::seconds(1);
+    return;
   }
   if (reject != nullptr) {
     for (const auto& rejection : reject->rejected()) {
@@ -380,6 +409,12 @@ void Runtime::handle_welcome(const wire::Welcome& welcome) {
   if (welcome.max_unacked() > 0) {
     max_unacked_ = welcome.max_unacked();
   }
+  if (!plugin_started_) {
+    // The hub's stored cursors are the truth only before we publish; afterwards ours are newer.
+    for (const auto& [key, value] : welcome.cursors()) {
+      cursors_[key] = value;
+    }
+  }
   connected_ = true;
   // After a reconnect the hub knows nothing of what we had outstanding: resend every batch it had
   // not acknowledged, in order, ahead of the new ones (duplicates carry the same event ids).
@@ -518,6 +553,9 @@ int Runtime::poll_timeout_ms() const {
   } else {
     next = std::min(next, last_sent_ + heartbeat_);
     next = std::min(next, last_heard_ + heartbeat_ * kHubLivenessIntervals);
+    if (!unsent_.empty() && resend_after_ > now) {
+      next = std::min(next, resend_after_);
+    }
   }
   if (plugin_started_ && connected_ && !stopping_ && !backpressured() && !timer_queue_.empty()) {
     next = std::min(next, timer_queue_.begin()->first);

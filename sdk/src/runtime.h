@@ -47,6 +47,8 @@ class Runtime final : public Context {
   void log(LogLevel level, std::string_view message) override;
   Status emit(simpang::v1::Event event) override;
   bool backpressured() const override;
+  std::optional<std::string> cursor(const std::string& key) const override;
+  void set_cursor(const std::string& key, std::string value) override;
   TimerId every(std::chrono::milliseconds interval, std::function<void()> callback) override;
   TimerId after(std::chrono::milliseconds delay, std::function<void()> callback) override;
   void cancel(TimerId id) override;
@@ -128,6 +130,9 @@ class Runtime final : public Context {
   size_t current_events_ = 0;
   std::deque<Batch> unsent_;
   std::map<uint64_t, Batch> unacked_;
+  std::map<std::string, std::string> cursors_;  // latest known value of every cursor
+  bool cursors_staged_ = false;                  // current_ carries cursors not yet sealed
+  Clock::time_point resend_after_{};             // the hub asked us to publish again later
   bool in_deliver_ = false;
   bool emitted_in_deliver_ = false;
   simpang::v1::wire::Frame in_frame_;

@@ -64,9 +64,9 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   } else if (unit == "s") {
     factor = 1000;
   } else if (unit == "m") {
-    factor = 60 * 1000;
+    factor = int64_t{60} * 1000;
   } else if (unit == "h") {
-    factor = 60 * 60 * 1000;
+    factor = int64_t{60} * 60 * 1000;
   } else {
     return std::nullopt;
   }
@@ -284,7 +284,6 @@ class Loader {
 
 YAML::Mark Loader::item_mark(const YAML::Node& item) const {
   YAML::Mark mark = item.Mark();
-  if (mark.pos >= 0) return mark;
   if (!item.IsNull() || mark.is_null() || mark.pos < 0 ||
       static_cast<size_t>(mark.pos) > text_.size()) {
     return mark;
@@ -527,7 +526,7 @@ ConfigResult Loader::run() {
 
   std::stable_sort(
       diagnostics_.begin(), diagnostics_.end(), [](const Diagnostic& a, const Diagnostic& b) {
-        return std::tie(a.where.column, a.where.line) < std::tie(b.where.line, b.where.column);
+        return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
       });
   ConfigResult result;
   if (diagnostics_.empty()) {
@@ -863,7 +862,10 @@ void Loader::load_route(const YAML::Node& item, size_t index) {
   if (const Entry* e = find(entries, "from"); e == nullptr) {
     error(item.Mark(), owner + " is missing required key 'from'");
   } else {
-    for (auto& [glob, node] : get_string_list(*e, "'from' of " + owner, "an instance name")) {
+    // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+    for (auto& item_and_node : get_string_list(*e, "'from' of " + owner, "an instance name")) {
+      std::string& glob = item_and_node.first;
+      const YAML::Node& node = item_and_node.second;
       Status valid = validate_instance_glob(glob);
       if (!valid.ok()) {
         error(node.Mark(),

@@ -7,9 +7,8 @@
 #include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "simpang/talent/v1/talent.pb.h"
 
@@ -45,8 +44,9 @@ void expect_round_trip(const Event& e) {
   EXPECT_EQ(text.find('\n'), std::string::npos) << "must be one line";
   const StatusOr<Event> back = from_cloudevents_json(text);
   ASSERT_TRUE(back.ok()) << back.status().message();
-  EXPECT_TRUE(MessageDifferencer::Equals(e, *back))
-      << "want:\n" << e.DebugString() << "got:\n" << back->DebugString();
+  EXPECT_TRUE(MessageDifferencer::Equals(e, *back)) << "want:\n"
+                                                    << e.DebugString() << "got:\n"
+                                                    << back->DebugString();
   EXPECT_EQ(to_cloudevents_json(*back), text);
 }
 
@@ -73,7 +73,8 @@ AttributeValue string_value(const std::string& v) {
   return a;
 }
 
-// ---- Exact rendering ------------------------------------------------------------------------------
+// ---- Exact rendering
+// ------------------------------------------------------------------------------
 
 TEST(CloudEventsJson, RendersFixedEventExactly) {
   Event e = minimal();
@@ -98,9 +99,8 @@ TEST(CloudEventsJson, RendersFixedEventExactly) {
 TEST(CloudEventsJson, FillsEmptySpecVersionAndOmitsEmptyOptionals) {
   Event e = minimal();
   e.clear_spec_version();
-  EXPECT_EQ(to_cloudevents_json(e),
-            R"({"specversion":"1.0","id":"evt-1","source":"/simpang/test",)"
-            R"("type":"talent.test.happened"})");
+  EXPECT_EQ(to_cloudevents_json(e), R"({"specversion":"1.0","id":"evt-1","source":"/simpang/test",)"
+                                    R"("type":"talent.test.happened"})");
 }
 
 TEST(CloudEventsJson, BinaryDataIsBase64) {
@@ -111,7 +111,8 @@ TEST(CloudEventsJson, BinaryDataIsBase64) {
   EXPECT_FALSE(j.contains("data"));
 }
 
-// ---- Round trips -----------------------------------------------------------------------------------
+// ---- Round trips
+// -----------------------------------------------------------------------------------
 
 TEST(CloudEventsRoundTrip, Minimal) { expect_round_trip(minimal()); }
 
@@ -203,8 +204,8 @@ TEST(CloudEventsRoundTrip, BinaryData) {
   for (int i = 0; i < 256; ++i) {
     all_bytes.push_back(static_cast<char>(i));
   }
-  for (const std::string& bytes : {std::string(), std::string("a"), std::string("ab"),
-                                   std::string("abc"), all_bytes}) {
+  for (const std::string& bytes :
+       {std::string(), std::string("a"), std::string("ab"), std::string("abc"), all_bytes}) {
     Event e = minimal();
     e.set_data_content_type("application/octet-stream");
     e.set_binary_data(bytes);
@@ -248,7 +249,8 @@ TEST(CloudEventsRoundTrip, SetJsonDataPayloads) {
   expect_round_trip(c);
 }
 
-// ---- Documented one-way mappings --------------------------------------------------------------------
+// ---- Documented one-way mappings
+// --------------------------------------------------------------------
 
 TEST(CloudEventsOneWay, StringLikeExtensionsComeBackAsStrings) {
   Event e = minimal();
@@ -307,7 +309,8 @@ TEST(CloudEventsOneWay, ReservedExtensionNamesAreNotWritten) {
   EXPECT_FALSE(j.contains("data"));
 }
 
-// ---- The rule for embedding JSON data -----------------------------------------------------------------
+// ---- The rule for embedding JSON data
+// -----------------------------------------------------------------
 
 TEST(CloudEventsDataRule, JsonTextUnderJsonContentTypeIsEmbeddedAsValue) {
   for (const char* content_type :
@@ -329,7 +332,8 @@ TEST(CloudEventsDataRule, JsonStringValueIsEmbeddedAsJsonString) {
 }
 
 TEST(CloudEventsDataRule, TextUnderOtherContentTypesIsAString) {
-  for (const char* content_type : {"text/plain", "", "application/jsonx", "text/json+xml", "json"}) {
+  for (const char* content_type :
+       {"text/plain", "", "application/jsonx", "text/json+xml", "json"}) {
     Event e = minimal();
     e.set_data_content_type(content_type);
     e.set_text_data(R"({"n":1})");
@@ -358,8 +362,8 @@ TEST(CloudEventsDataRule, ReaderKeepsExactJsonText) {
 }
 
 TEST(CloudEventsDataRule, ReaderWithoutContentTypeTakesStringAsTextAndValueAsJson) {
-  const StatusOr<Event> s =
-      from_cloudevents_json(R"({"specversion":"1.0","id":"1","source":"s","type":"t","data":"hi"})");
+  const StatusOr<Event> s = from_cloudevents_json(
+      R"({"specversion":"1.0","id":"1","source":"s","type":"t","data":"hi"})");
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ(s->text_data(), "hi");
   const StatusOr<Event> o =
@@ -368,7 +372,8 @@ TEST(CloudEventsDataRule, ReaderWithoutContentTypeTakesStringAsTextAndValueAsJso
   EXPECT_EQ(o->text_data(), "[1]");
 }
 
-// ---- Reading what other producers send ----------------------------------------------------------------
+// ---- Reading what other producers send
+// ----------------------------------------------------------------
 
 TEST(CloudEventsRead, TimeOffsetsAndLowerCase) {
   const auto time_of = [](const std::string& time) {
@@ -407,7 +412,8 @@ TEST(CloudEventsRead, NullAttributesAreAbsent) {
       *e, *from_cloudevents_json(R"({"specversion":"1.0","id":"1","source":"s","type":"t"})")));
 }
 
-// ---- One test per kind of error; each message names the attribute ---------------------------------
+// ---- One test per kind of error; each message names the attribute
+// ---------------------------------
 
 TEST(CloudEventsErrors, MissingId) {
   const std::string msg = parse_error(R"({"specversion":"1.0","source":"s","type":"t"})");
@@ -444,13 +450,13 @@ TEST(CloudEventsErrors, BadTime) {
         "2025-01-06T08:00:00", "2025-01-06 08:00:00Z", "2025-01-06T08:00:00.Z",
         "2025-01-06T08:00:00+0800", "2025-01-06T08:00:00+24:00", "2025-1-6T08:00:00Z",
         "0001-01-01T00:00:00+00:01", "2025-01-06T08:00:00Z ", "yesterday", ""}) {
-    const std::string msg = parse_error(
-        R"({"specversion":"1.0","id":"1","source":"s","type":"t","time":")" + std::string(bad) +
-        R"("})");
+    const std::string msg =
+        parse_error(R"({"specversion":"1.0","id":"1","source":"s","type":"t","time":")" +
+                    std::string(bad) + R"("})");
     EXPECT_NE(msg.find("attribute 'time'"), std::string::npos) << bad << ": " << msg;
   }
-  const std::string msg = parse_error(
-      R"({"specversion":"1.0","id":"1","source":"s","type":"t","time":"2024-13-01"})");
+  const std::string msg =
+      parse_error(R"({"specversion":"1.0","id":"1","source":"s","type":"t","time":"2024-13-01"})");
   EXPECT_NE(msg.find("attribute 'time': not an RFC 3339 timestamp: '2024-13-01'"),
             std::string::npos)
       << msg;
@@ -458,9 +464,9 @@ TEST(CloudEventsErrors, BadTime) {
 
 TEST(CloudEventsErrors, BadExtensionName) {
   for (const char* bad : {"Upper", "with-dash", "under_score", "dotted.name", "ünï", " sp"}) {
-    const std::string msg = parse_error(
-        R"({"specversion":"1.0","id":"1","source":"s","type":"t",")" + std::string(bad) +
-        R"(":"v"})");
+    const std::string msg =
+        parse_error(R"({"specversion":"1.0","id":"1","source":"s","type":"t",")" +
+                    std::string(bad) + R"(":"v"})");
     EXPECT_NE(msg.find("attribute '" + std::string(bad) + "'"), std::string::npos) << msg;
     EXPECT_NE(msg.find("invalid extension name"), std::string::npos) << msg;
   }
@@ -486,9 +492,9 @@ TEST(CloudEventsErrors, DataAndDataBase64BothPresent) {
 
 TEST(CloudEventsErrors, BadBase64) {
   for (const char* bad : {"eA=", "e===", "eA==eA==", "e A=", "eB==", "!!!!"}) {
-    const std::string msg = parse_error(
-        R"({"specversion":"1.0","id":"1","source":"s","type":"t","data_base64":")" +
-        std::string(bad) + R"("})");
+    const std::string msg =
+        parse_error(R"({"specversion":"1.0","id":"1","source":"s","type":"t","data_base64":")" +
+                    std::string(bad) + R"("})");
     EXPECT_NE(msg.find("attribute 'data_base64'"), std::string::npos) << bad << ": " << msg;
   }
 }
@@ -517,7 +523,8 @@ TEST(CloudEventsErrors, DuplicateAttribute) {
   EXPECT_NE(escaped.find("attribute 'id'"), std::string::npos) << escaped;
 }
 
-// ---- set_json_data / get_json_data ------------------------------------------------------------------
+// ---- set_json_data / get_json_data
+// ------------------------------------------------------------------
 
 TEST(JsonData, SetsContentTypeSchemaAndProtobufJsonMapping) {
   simpang::talent::v1::Completion c;

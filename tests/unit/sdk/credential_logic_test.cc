@@ -1,5 +1,6 @@
-// Tests of transform-credential: the pure decision (plugins/transform-credential/credential_logic.h)
-// and the plugin class settling deliveries against a fake Context.
+// Tests of transform-credential: the pure decision
+// (plugins/transform-credential/credential_logic.h) and the plugin class settling deliveries
+// against a fake Context.
 #include "credential_logic.h"
 
 #include <google/protobuf/util/message_differencer.h>
@@ -85,8 +86,8 @@ TEST(CredentialFor, RedeliveryYieldsTheSameEvent) {
 }
 
 TEST(CredentialFor, NothingForFailedOrNonCertificationOrOtherEvents) {
-  for (const auto& [passed, certification] : {std::pair{false, true}, std::pair{true, false},
-                                              std::pair{false, false}}) {
+  for (const auto& [passed, certification] :
+       {std::pair{false, true}, std::pair{true, false}, std::pair{false, false}}) {
     const auto out = credential_for(completion_event(passed, certification), config());
     ASSERT_TRUE(out.ok()) << out.status().message();
     EXPECT_FALSE(out->has_value());
@@ -180,7 +181,8 @@ TEST(CredentialFor, OverASimulatedRunOneCredentialPerCertifiedPass) {
   EXPECT_EQ(credentials, certified_passes);
 }
 
-// ---- The plugin class ----------------------------------------------------------------------------
+// ---- The plugin class
+// ----------------------------------------------------------------------------
 
 TEST(CredentialTransform, EmitsThenAcks) {
   FakeContext ctx(json::object(), "creds");

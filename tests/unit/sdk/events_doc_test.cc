@@ -9,10 +9,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "credential_logic.h"
 #include "programme_model.h"
@@ -108,6 +107,20 @@ TEST(EventsDoc, ExamplesAreWhatTheCodeProduces) {
   if (!all_match) {
     std::cout << "Examples as the code produces them now:\n\n" << expected_doc.str();
   }
+}
+
+TEST(EventsDoc, OneLineFormIsTheFirstEventAsWritten) {
+  sim_programme::ProgrammeModel model({.seed = 42, .source = "/simpang/sim-programme/sim"});
+  const std::string want = simpang::sdk::to_cloudevents_json(model.next());
+  std::ifstream in(std::string(SIMPANG_SOURCE_DIR) + "/docs/events.md");
+  bool found = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("{\"specversion\"", 0) == 0) {
+      EXPECT_EQ(line, want);
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found) << "docs/events.md shows no one-line event; it should be:\n" << want;
 }
 
 TEST(EventsDoc, ExamplesParseIntoTheirMessages) {

@@ -6,11 +6,10 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "simpang/sdk/plugin.h"
 
@@ -27,7 +26,9 @@ class FakeContext : public simpang::sdk::Context {
   explicit FakeContext(nlohmann::json config = nlohmann::json::object(),
                        std::string instance = "test",
                        std::filesystem::path state_dir = std::filesystem::temp_directory_path())
-      : config_(std::move(config)), instance_(std::move(instance)), state_dir_(std::move(state_dir)) {}
+      : config_(std::move(config)),
+        instance_(std::move(instance)),
+        state_dir_(std::move(state_dir)) {}
 
   const std::string& instance_name() const override { return instance_; }
   const nlohmann::json& config() const override { return config_; }
@@ -42,6 +43,13 @@ class FakeContext : public simpang::sdk::Context {
     }
     emitted.push_back(std::move(event));
     return Status::Ok();
+  }
+  std::optional<std::string> cursor(const std::string& key) const override {
+    const auto it = cursors.find(key);
+    return it == cursors.end() ? std::nullopt : std::optional<std::string>(it->second);
+  }
+  void set_cursor(const std::string& key, std::string value) override {
+    cursors[key] = std::move(value);
   }
   bool backpressured() const override { return backpressure; }
   simpang::sdk::TimerId every(std::chrono::milliseconds interval,
@@ -78,6 +86,7 @@ class FakeContext : public simpang::sdk::Context {
   std::vector<simpang::v1::Event> emitted;
   std::vector<std::string> logs;
   std::map<simpang::sdk::TimerId, Timer> timers;
+  std::map<std::string, std::string> cursors;
   bool backpressure = false;
   int fail_emits = 0;  // how many of the next emit() calls fail
 

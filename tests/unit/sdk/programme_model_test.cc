@@ -74,8 +74,8 @@ TEST(ProgrammeModel, IdsFollowSeedAndSequence) {
 class ProgrammeRun : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    events_ = new std::vector<Event>(generate({.seed = 42, .source = "/simpang/sim-programme/t"},
-                                              kEvents));
+    events_ = new std::vector<Event>(
+        generate({.seed = 42, .source = "/simpang/sim-programme/t"}, kEvents));
   }
   static void TearDownTestSuite() {
     delete events_;

@@ -38,8 +38,12 @@ TEST(SimProgrammeConfig, Defaults) {
 }
 
 TEST(SimProgrammeConfig, ReadsEveryKey) {
-  const SimConfig c = parse_config(json{{"seed", 7}, {"rate", 2.5}, {"max_events", 100},
-                                        {"learners", 500}, {"partners", 20}, {"courses", 5.0}},
+  const SimConfig c = parse_config(json{{"seed", 7},
+                                        {"rate", 2.5},
+                                        {"max_events", 100},
+                                        {"learners", 500},
+                                        {"partners", 20},
+                                        {"courses", 5.0}},
                                    "demo");
   EXPECT_EQ(c.model.seed, 7u);
   EXPECT_EQ(c.rate, 2.5);
@@ -113,7 +117,8 @@ TEST(SimProgramme, EmitsTheModelsSequence) {
   ProgrammeModel model({.seed = 5, .source = "/simpang/sim-programme/inst"});
   ASSERT_EQ(ctx.emitted.size(), 100u);
   for (const auto& e : ctx.emitted) {
-    EXPECT_EQ(simpang::sdk::to_cloudevents_json(e), simpang::sdk::to_cloudevents_json(model.next()));
+    EXPECT_EQ(simpang::sdk::to_cloudevents_json(e),
+              simpang::sdk::to_cloudevents_json(model.next()));
   }
 }
 
@@ -158,6 +163,49 @@ TEST(SimProgramme, RetriesARefusedEventBeforeAnyNewOne) {
   EXPECT_EQ(ctx.emitted[0].id(), "sim-42-1");
   EXPECT_EQ(ctx.emitted[1].id(), "sim-42-2");
   EXPECT_EQ(plugin.emitted(), 2u);
+}
+
+TEST(SimProgramme, KeepsACursorAndResumesFromIt) {
+  FakeContext first(json{{"rate", 500}});
+  {
+    SimProgramme plugin(first);
+    plugin.on_start(first);
+    for (int i = 0; i < 3; ++i) {
+      first.fire_timers();
+    }
+    plugin.on_stop(first);
+  }
+  ASSERT_EQ(first.emitted.size(), 30u);
+  EXPECT_EQ(first.cursors.at(SimProgramme::kCursor), "30");
+
+  // A restarted instance, handed the stored cursor, replays the model silently and continues.
+  FakeContext second(json{{"rate", 500}, {"max_events", 35}});
+  second.cursors = first.cursors;
+  SimProgramme plugin(second);
+  plugin.on_start(second);
+  for (int i = 0; i < 5; ++i) {
+    second.fire_timers();
+  }
+  ASSERT_EQ(second.emitted.size(), 5u) << "max_events counts the earlier run too";
+  ProgrammeModel model({.seed = 42, .source = "/simpang/sim-programme/test"});
+  for (int i = 0; i < 30; ++i) {
+    (void)model.next();
+  }
+  for (const auto& e : second.emitted) {
+    EXPECT_EQ(simpang::sdk::to_cloudevents_json(e), simpang::sdk::to_cloudevents_json(model.next()));
+  }
+  EXPECT_EQ(second.emitted.front().id(), "sim-42-31");
+  EXPECT_TRUE(plugin.finished());
+}
+
+TEST(SimProgramme, IgnoresAnUnreadableCursor) {
+  FakeContext ctx(json{{"rate", 50}});
+  ctx.cursors[SimProgramme::kCursor] = "lots";
+  SimProgramme plugin(ctx);
+  plugin.on_start(ctx);
+  ctx.fire_timers();
+  ASSERT_EQ(ctx.emitted.size(), 1u);
+  EXPECT_EQ(ctx.emitted[0].id(), "sim-42-1");
 }
 
 }  // namespace

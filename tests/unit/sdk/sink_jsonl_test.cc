@@ -100,8 +100,9 @@ TEST_F(SinkJsonlTest, ConfigErrors) {
   EXPECT_EQ(config_error(json{{"path", ""}}), "config.path: must be a non-empty string, got \"\"");
   EXPECT_EQ(config_error(json{{"path", "x"}, {"fsync", "yes"}}),
             "config.fsync: must be true or false, got \"yes\"");
-  EXPECT_EQ(config_error(json{{"path", "x"}, {"rotate", true}}).rfind("config.rotate: unknown key", 0),
-            0u);
+  EXPECT_EQ(
+      config_error(json{{"path", "x"}, {"rotate", true}}).rfind("config.rotate: unknown key", 0),
+      0u);
 }
 
 TEST_F(SinkJsonlTest, CannotOpenIsAConfigErrorWithTheOsReason) {

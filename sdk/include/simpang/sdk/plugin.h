@@ -27,6 +27,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -100,6 +101,13 @@ class Context {
   // hub acknowledges it once it has taken it over. Within one instance, events are published in
   // the order emitted.
   virtual Status emit(simpang::v1::Event event) = 0;
+
+  // Connector cursors: where a poller got to, by key. set_cursor() attaches the value to the next
+  // batch of events this instance publishes, and the hub stores it in the same transaction as those
+  // events, so after any crash the cursor matches the events that were kept. cursor() returns the
+  // latest value set, or after a restart the one the hub stored; nullopt if there is none.
+  virtual std::optional<std::string> cursor(const std::string& key) const = 0;
+  virtual void set_cursor(const std::string& key, std::string value) = 0;
 
   // True while the hub is applying back-pressure (too much published and not yet acknowledged).
   // Scheduled callbacks are postponed while it is true; a source that emits from elsewhere should

@@ -1,0 +1,157 @@
+// The journal: where the hub keeps every accepted event and every delivery it still owes, so that
+// nothing acknowledged is lost across a crash. The embedded default is one SQLite file in WAL mode.
+//
+// One writer thread owns the write connection and group-commits: everything submitted while the
+// previous transaction was committing goes into the next one, so the hub's event loop never waits
+// on fsync. Completions are reported through callbacks run on the writer thread; the broker posts
+// them back to its own loop. Because the writer is the only thread that writes, and reports
+// commits in the order it made them, a completion never overtakes an earlier one.
+//
+// Tables (see journal.cc for the schema):
+//   events       every accepted event: seq, publisher instance, CloudEvents source and id (unique
+//                together: de-duplication), the serialized simpang.v1.Event, received time
+//   deliveries   one row per (event, destination) not yet acknowledged: pending or dead
+//                (the dead-letter queue), attempts, when it may next be tried, the last error
+//   cursors      connector cursors, per instance and key, written with the events they produced
+//   requests     replay requests from `simpang dlq replay` / `simpang replay`, which the running
+//                hub's writer carries out (so it stays the only writer of deliveries)
+//   meta         schema version and the hub's identity
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "simpang/sdk/status.h"
+
+namespace simpang::hub {
+
+enum class JournalSync {
+  kNormal,  // WAL + synchronous=NORMAL: survives a crash of the hub process (kill -9); the last
+            // transactions before a power loss or kernel panic may be lost
+  kFull,    // WAL + synchronous=FULL: every commit is fsync'ed; survives power loss too
+};
+
+struct JournalOptions {
+  std::filesystem::path file;
+  JournalSync sync = JournalSync::kNormal;
+  // Events whose deliveries are all acknowledged are kept this long (for `simpang replay` and for
+  // de-duplication of retried publishes), then pruned.
+  std::chrono::milliseconds retention{std::chrono::hours(24)};
+  // De-duplication window on (source, id): a publish of an event already journaled within this
+  // window is acknowledged but not routed again. At most `retention`.
+  std::chrono::milliseconds dedup_window{std::chrono::minutes(10)};
+  // Bound on the journal: when more events than this are kept, acked ones are pruned early; when
+  // pending ones alone exceed it, Journal::full() turns true and the broker holds publishers' acks.
+  uint64_t max_events = 5'000'000;
+  // Most events in one group commit.
+  uint32_t max_commit_events = 4096;
+  // Run PRAGMA quick_check when opening an existing file (recommended; O(file size)).
+  bool verify_on_open = true;
+};
+
+// One destination of an event being appended.
+struct NewDelivery {
+  uint32_t destination = 0;  // index into the destination names given to open()
+  uint32_t route = 0;        // index into the route names given to open()
+};
+
+// One event being appended, with where it must go.
+struct NewEvent {
+  std::string source;                          // CloudEvents source
+  std::string id;                              // CloudEvents id
+  std::shared_ptr<const std::string> body;     // the serialized simpang.v1.Event
+  std::vector<NewDelivery> deliveries;         // empty: accepted but routed nowhere
+};
+
+// A publish batch being made durable.
+struct AppendBatch {
+  std::string publisher;                       // the publishing instance
+  std::vector<NewEvent> events;
+  std::map<std::string, std::string> cursors;  // the publisher's cursors, written atomically with it
+};
+
+// What happened to one appended event.
+struct AppendedEvent {
+  bool duplicate = false;                      // already journaled within the window; not routed
+  uint64_t seq = 0;                            // events.seq (0 for a duplicate)
+  std::vector<uint64_t> delivery_ids;          // deliveries.id, one per NewDelivery, same order
+};
+
+// A delivery row, as loaded for sending.
+struct StoredDelivery {
+  uint64_t id = 0;                             // deliveries.id: increasing in insertion order
+  uint64_t event_seq = 0;
+  uint32_t destination = 0;
+  uint32_t route = 0;
+  uint32_t attempts = 0;                       // deliveries tried so far
+  std::chrono::system_clock::time_point not_before{};  // earliest next attempt (retry backoff)
+  std::shared_ptr<const std::string> body;
+};
+
+// How a delivery was settled, to be recorded.
+struct DeliveryUpdate {
+  enum class Kind {
+    kAcked,  // delete the row: delivered
+    kRetry,  // still pending: attempts and not_before updated, error kept
+    kDead,   // moved to the dead-letter queue with the error
+  };
+  uint64_t delivery_id = 0;
+  Kind kind = Kind::kAcked;
+  uint32_t attempts = 0;
+  std::chrono::system_clock::time_point not_before{};
+  std::string error;
+};
+
+// Replays the writer carried out for a request; the broker then reloads those destinations.
+struct ReplayNotice {
+  std::vector<uint32_t> destinations;          // indices that received new pending deliveries
+  uint64_t deliveries = 0;
+};
+
+class Journal {
+ public:
+  using AppendDone = std::function<void(StatusOr<std::vector<AppendedEvent>>)>;
+  using ReplayDone = std::function<void(ReplayNotice)>;
+
+  // Opens (creating if absent) the journal file. Destinations and routes are named so rows stay
+  // meaningful across configuration changes (they are stored by name; indices are this run's).
+  // A damaged file (not a database, failed integrity check, unknown schema version) is refused
+  // with a message saying what is wrong, where, and how to recover; the hub must not start.
+  static StatusOr<std::unique_ptr<Journal>> open(const JournalOptions& options,
+                                                 std::vector<std::string> destinations,
+                                                 std::vector<std::string> routes);
+  virtual ~Journal() = default;
+
+  // Starts the writer thread. `on_replay` runs on the writer thread after it carried out replay
+  // requests found in the requests table.
+  virtual void start(ReplayDone on_replay) = 0;
+  // Finishes what was submitted (commits it and runs its callbacks) and stops the writer thread.
+  virtual void stop() = 0;
+
+  // Queues a batch for the next group commit; `done` runs on the writer thread once it is durable
+  // (or failed). Thread rule: any thread.
+  virtual void append(AppendBatch batch, AppendDone done) = 0;
+  // Queues settlement records for the next commit (no callback: losing one in a crash only means
+  // a redelivery). Thread rule: any thread.
+  virtual void update(std::vector<DeliveryUpdate> updates) = 0;
+
+  // True while pending events alone exceed max_events: publishers must wait. Thread rule: any.
+  virtual bool full() const = 0;
+
+  // Reads up to `limit` pending deliveries of `destination` with id > `after_id`, in id order.
+  // Synchronous, on a read connection of its own; safe to call from any one thread at a time.
+  virtual StatusOr<std::vector<StoredDelivery>> load_pending(uint32_t destination,
+                                                             uint64_t after_id, size_t limit) = 0;
+  // The cursors of an instance, as last written.
+  virtual StatusOr<std::map<std::string, std::string>> load_cursors(
+      const std::string& instance) = 0;
+};
+
+}  // namespace simpang::hub
