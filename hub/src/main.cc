@@ -10,6 +10,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/journal_commands.h"
 #include "config/config.h"
 #include "core/hub.h"
 #include "simpang/version.h"
@@ -29,8 +30,9 @@ std::filesystem::path bundled_plugin_dir() {
   return (exe.parent_path() / SIMPANG_PLUGIN_RELATIVE_DIR).lexically_normal();
 }
 
-ConfigResult load(const std::string& file) {
+ConfigResult load(const std::string& file, bool inspect_plugins = true) {
   LoadOptions options;
+  options.inspect_plugins = inspect_plugins;
   if (auto dir = bundled_plugin_dir(); !dir.empty()) {
     options.default_plugin_dirs.push_back(dir);
   }
@@ -106,6 +108,10 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "Print versions: Simpang, plugin ABI, wire protocol");
 
+  // Operator commands read the configuration only to find the journal: plugins are not opened.
+  auto run_journal_command = simpang::hub::add_journal_commands(
+      app, [](const std::string& file) { return load(file, /*inspect_plugins=*/false); });
+
   CLI11_PARSE(app, argc, argv);
 
   if (run->parsed()) {
@@ -113,6 +119,9 @@ int main(int argc, char** argv) {
   }
   if (check->parsed()) {
     return check_command(check_file);
+  }
+  if (int status = run_journal_command(); status >= 0) {
+    return status;
   }
   if (version->parsed()) {
     std::cout << "simpang " << SIMPANG_VERSION << "\n"

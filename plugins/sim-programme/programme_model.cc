@@ -155,8 +155,7 @@ std::string ascii_slug(std::string_view text) {
 
 }  // namespace
 
-// ---- Rng
-// -------------------------------------------------------------------------------------------
+// ---- Rng ----------------------------------------------------------------------------------------
 
 uint64_t Rng::next() {
   uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
@@ -191,8 +190,7 @@ size_t Rng::weighted(const std::vector<uint32_t>& weights) {
   return weights.size() - 1;
 }
 
-// ---- ProgrammeModel
-// ----------------------------------------------------------------------------------
+// ---- ProgrammeModel -----------------------------------------------------------------------------
 
 ProgrammeModel::ProgrammeModel(ModelConfig config)
     : config_(std::move(config)),

@@ -86,20 +86,20 @@ SimProgramme::SimProgramme(simpang::sdk::Context& ctx)
 void SimProgramme::on_start(simpang::sdk::Context& ctx) {
   char rate[32];
   std::snprintf(rate, sizeof(rate), "%g", config_.rate);
-  ctx.log(simpang::sdk::LogLevel::kInfo,
-          "simulating seed=" + std::to_string(config_.model.seed) + " rate=" + rate +
-              " max_events=" + std::to_string(config_.max_events) +
-              " learners=" + std::to_string(config_.model.learners) +
-              " partners=" + std::to_string(config_.model.partners) +
-              " courses=" + std::to_string(config_.model.courses));
+  ctx.log(simpang::sdk::LogLevel::kInfo, "simulating seed=" + std::to_string(config_.model.seed) +
+                                             " rate=" + rate +
+                                             " max_events=" + std::to_string(config_.max_events) +
+                                             " learners=" + std::to_string(config_.model.learners) +
+                                             " partners=" + std::to_string(config_.model.partners) +
+                                             " courses=" + std::to_string(config_.model.courses));
   if (const std::optional<std::string> cursor = ctx.cursor(kCursor)) {
     uint64_t done = 0;
     const char* end = cursor->data() + cursor->size();
     const auto [ptr, ec] = std::from_chars(cursor->data(), end, done);
     if (ec != std::errc() || ptr != end) {
-      ctx.log(simpang::sdk::LogLevel::kWarn,
-              "ignoring unreadable cursor " + std::string(kCursor) + "='" + *cursor +
-                  "'; starting the sequence from event 1");
+      ctx.log(simpang::sdk::LogLevel::kWarn, "ignoring unreadable cursor " + std::string(kCursor) +
+                                                 "='" + *cursor +
+                                                 "'; starting the sequence from event 1");
     } else {
       ctx.log(simpang::sdk::LogLevel::kInfo,
               "resuming after event " + std::to_string(done) + " of the previous run");

@@ -52,7 +52,7 @@ class SimProgramme : public simpang::sdk::Source {
 
   const SimConfig config_;
   ProgrammeModel model_;
-  double budget_ = 0;  // events owed: the fractional part carries over between ticks
+  double budget_ = 0;      // events owed: the fractional part carries over between ticks
   uint64_t emitted_ = 0;   // events published, over all runs of this instance
   uint64_t catch_up_ = 0;  // events of an earlier run still to replay through the model
   bool finished_ = false;

@@ -12,9 +12,10 @@
 //     format, so they read back as String with the same canonical text (CloudEvents defines the
 //     canonical string form as the comparison anyway). Boolean, Integer and String round-trip.
 //   - JSON data (text_data under a JSON content type) is written verbatim when it is one line
-//     without surrounding whitespace, which is what set_json_data produces; otherwise it is the
-//     same JSON value re-serialised compactly. Text that claims a JSON content type but is not JSON
-//     is written as a JSON string, which a reader (rightly) takes for a JSON string value.
+//     without surrounding whitespace or a byte order mark, which is what set_json_data produces;
+//     otherwise it is the same JSON value re-serialised compactly. Text that claims a JSON
+//     content type but is not JSON is written as a JSON string, which a reader (rightly) takes for
+//     a JSON string value.
 //   - An empty spec_version is written as "1.0", as Context::emit fills it.
 #include "simpang/sdk/cloudevents.h"
 
@@ -97,8 +98,10 @@ std::string json_data_member(const std::string& text) {
   if (!json::accept(text)) {
     return quote(text);
   }
+  // The parser also skips a leading byte order mark, which must not land inside our object.
+  const bool bom = text.rfind("\xEF\xBB\xBF", 0) == 0;
   const bool one_line = text.find_first_of("\r\n") == std::string::npos;
-  if (one_line && !is_json_space(text.front()) && !is_json_space(text.back())) {
+  if (one_line && !bom && !is_json_space(text.front()) && !is_json_space(text.back())) {
     return text;
   }
   return nlohmann::ordered_json::parse(text).dump(-1, ' ', false, json::error_handler_t::replace);
@@ -126,8 +129,7 @@ std::string extension_value(const AttributeValue& value) {
   return {};
 }
 
-// ---- Reading
-// -------------------------------------------------------------------------------------
+// ---- Reading ------------------------------------------------------------------------------------
 
 // One member of the top-level object, with where its value sits in the input text.
 struct Member {
@@ -460,11 +462,9 @@ StatusOr<Event> from_cloudevents_json(std::string_view text) {
       // Under a JSON content type `data` is a JSON value and text_data is its exact text.
       // Otherwise a string is the text itself.
       const std::string_view raw = text.substr(m.value_begin, m.value_end - m.value_begin);
-      if (json_content) {
-        event.set_text_data(std::string(raw));
-      } else if (data->is_string()) {
+      if (!json_content && data->is_string()) {
         event.set_text_data(data->get<std::string>());
-      } else if (!data->is_null()) {
+      } else if (has_data) {
         event.set_text_data(std::string(raw));
       }
     } else if (reserved_names().count(m.name) == 0) {

@@ -169,7 +169,7 @@ bool parse_rfc3339(std::string_view text, google::protobuf::Timestamp* out, std:
   }
   const int64_t days = chr::sys_days{ymd}.time_since_epoch().count();
   const int64_t seconds =
-      days * kSecondsPerDay + hour * 3600 + minute * 60 + second - offset_seconds;
+      days * kSecondsPerDay + int64_t{hour} * 3600 + int64_t{minute} * 60 + second - offset_seconds;
   if (seconds < kMinSeconds || seconds > kMaxSeconds) {
     *why = "outside years 0001..9999 in UTC";
     return false;

@@ -8,6 +8,7 @@
 #include <exception>
 #include <stdexcept>
 #include <thread>
+
 #include <zmq.hpp>
 
 namespace simpang::bench {
@@ -94,8 +95,10 @@ RelayResult run_bare_relay(const RelayOptions& options) {
   int64_t last_receive_ns = 0;
   std::exception_ptr errors[3];
 
-  // Each socket moves to the one thread that uses it from here on (thread start is the barrier).
-  std::thread relay_thread([&, socket = std::move(router)]() mutable {
+  // From here each socket is used by one thread only (thread start and join are the barriers).
+  // They are closed here, after every thread has finished: a producer closing its socket (linger
+  // 0) as soon as it has sent would discard what ipc:// had not yet written out.
+  std::thread relay_thread([&, &socket = router] {
     try {
       zmq::message_t identity;
       zmq::message_t body;
@@ -110,7 +113,7 @@ RelayResult run_bare_relay(const RelayOptions& options) {
       errors[0] = std::current_exception();
     }
   });
-  std::thread consumer_thread([&, socket = std::move(consumer)]() mutable {
+  std::thread consumer_thread([&, &socket = consumer] {
     try {
       zmq::message_t message;
       for (uint64_t i = 0; i < count; ++i) {
@@ -127,7 +130,7 @@ RelayResult run_bare_relay(const RelayOptions& options) {
       errors[1] = std::current_exception();
     }
   });
-  std::thread producer_thread([&, socket = std::move(producer)]() mutable {
+  std::thread producer_thread([&, &socket = producer] {
     try {
       std::string payload(options.payload_bytes, 'x');
       const auto start = std::chrono::steady_clock::now();
@@ -162,8 +165,7 @@ RelayResult run_bare_relay(const RelayOptions& options) {
   RelayResult result;
   result.events = count;
   result.seconds = static_cast<double>(last_receive_ns - first_send_ns) / 1e9;
-  result.events_per_second =
-      result.seconds > 0 ? static_cast<double>(count) / result.seconds : 0.0;
+  result.events_per_second = result.seconds > 0 ? static_cast<double>(count) / result.seconds : 0.0;
   result.latency = summarize_latencies(latencies);
   return result;
 }

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -20,12 +21,13 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "bare_relay.h"
 #include "config/config.h"
@@ -70,8 +72,9 @@ class TempDir {
 
 // One line of the results table.
 struct Row {
-  std::string scenario;   // "bare saturated", "hub paced", ...
-  std::string transport;  // "inproc" or "ipc"
+  std::string scenario;     // "bare saturated", "hub paced", ...
+  std::string transport;    // "inproc" or "ipc"
+  std::string journal;      // the hub's journal kind ("sqlite", "memory"); "-" for the bare relay
   double offered_rate = 0;  // events/s; 0 when saturated
   uint64_t events = 0;
   double seconds = 0;
@@ -84,6 +87,7 @@ Row run_bare(const std::string& transport, uint64_t count, double rate) {
   Row row;
   row.scenario = rate > 0 ? "bare paced" : "bare saturated";
   row.transport = transport;
+  row.journal = "-";
   row.offered_rate = rate;
   TempDir dir;
   RelayOptions options;
@@ -105,8 +109,8 @@ Row run_bare(const std::string& transport, uint64_t count, double rate) {
 }
 
 // The hub configuration for one scenario: one source, one sink, one route, on `transport`.
-std::string hub_yaml(const std::string& transport, uint64_t count, double rate,
-                     const fs::path& results) {
+std::string hub_yaml(const std::string& transport, const std::string& journal, uint32_t max_batch,
+                     uint64_t count, double rate, const fs::path& results) {
   // JSON strings are valid YAML double-quoted scalars, so dump() quotes the path safely.
   const std::string results_quoted = nlohmann::json(results.string()).dump();
   std::string yaml;
@@ -114,6 +118,11 @@ std::string hub_yaml(const std::string& transport, uint64_t count, double rate,
   yaml += "  state_dir: state\n";
   yaml += "  log_level: warn\n";
   yaml += "  summary_interval: 0s\n";
+  if (max_batch > 0) {
+    yaml += "  max_batch: " + std::to_string(max_batch) + "\n";
+  }
+  yaml += "journal:\n";
+  yaml += "  kind: " + journal + "\n";
   yaml += "plugins:\n";
   yaml += "  - name: source\n";
   yaml += "    plugin: bench-source\n";
@@ -135,18 +144,19 @@ std::string hub_yaml(const std::string& transport, uint64_t count, double rate,
   return yaml;
 }
 
-Row run_hub(const std::string& transport, uint64_t count, double rate,
-            const fs::path& plugin_dir) {
+Row run_hub(const std::string& transport, const std::string& journal, uint32_t max_batch,
+            uint64_t count, double rate, const fs::path& plugin_dir) {
   Row row;
   row.scenario = rate > 0 ? "hub paced" : "hub saturated";
   row.transport = transport;
+  row.journal = journal;
   row.offered_rate = rate;
   TempDir dir;
   const fs::path config_path = dir.path() / "bench.yaml";
   const fs::path results_path = dir.path() / "results.json";
   {
     std::ofstream out(config_path);
-    out << hub_yaml(transport, count, rate, results_path);
+    out << hub_yaml(transport, journal, max_batch, count, rate, results_path);
     if (!out) {
       row.error = "cannot write " + config_path.string();
       return row;
@@ -175,9 +185,10 @@ Row run_hub(const std::string& transport, uint64_t count, double rate,
 
   // Generous: a deadline guards against a hang, it is not a performance bound. A saturated run
   // is allowed down to 2,000 events/s, a paced one twice its planned length.
-  const auto budget = rate > 0 ? seconds(30) + milliseconds(static_cast<int64_t>(
-                                                    2000.0 * static_cast<double>(count) / rate))
-                               : seconds(30) + milliseconds(static_cast<int64_t>(count / 2));
+  const auto budget =
+      rate > 0 ? seconds(30) +
+                     milliseconds(static_cast<int64_t>(2000.0 * static_cast<double>(count) / rate))
+               : seconds(30) + milliseconds(static_cast<int64_t>(count / 2));
   const auto deadline = std::chrono::steady_clock::now() + budget;
   bool have_results = false;
   while (!hub_returned && std::chrono::steady_clock::now() < deadline) {
@@ -227,26 +238,27 @@ std::string format_rate(double events_per_second) {
 }
 
 void print_table(const std::vector<Row>& rows) {
-  std::printf("%-16s %-9s %9s %10s %12s %10s %10s %10s\n", "scenario", "transport", "offered/s",
-              "events", "events/s", "p50 us", "p99 us", "max us");
+  std::printf("%-15s %-9s %-7s %9s %8s %10s %9s %9s %9s\n", "scenario", "transport", "journal",
+              "offered/s", "events", "events/s", "p50 us", "p99 us", "max us");
   for (const auto& row : rows) {
     const std::string offered = row.offered_rate > 0 ? format_rate(row.offered_rate) : "max";
     if (!row.error.empty()) {
-      std::printf("%-16s %-9s %9s  FAILED: %s\n", row.scenario.c_str(), row.transport.c_str(),
-                  offered.c_str(), row.error.c_str());
+      std::printf("%-15s %-9s %-7s %9s  FAILED: %s\n", row.scenario.c_str(), row.transport.c_str(),
+                  row.journal.c_str(), offered.c_str(), row.error.c_str());
       continue;
     }
-    std::printf("%-16s %-9s %9s %10llu %12.0f %10.1f %10.1f %10.1f\n", row.scenario.c_str(),
-                row.transport.c_str(), offered.c_str(),
+    std::printf("%-15s %-9s %-7s %9s %8llu %10.0f %9.1f %9.1f %9.1f\n", row.scenario.c_str(),
+                row.transport.c_str(), row.journal.c_str(), offered.c_str(),
                 static_cast<unsigned long long>(row.events), row.events_per_second,
                 row.latency.p50_us, row.latency.p99_us, row.latency.max_us);
   }
 }
 
 const Row* find_row(const std::vector<Row>& rows, const std::string& scenario,
-                    const std::string& transport) {
+                    const std::string& transport, const std::string& journal) {
   for (const auto& row : rows) {
-    if (row.scenario == scenario && row.transport == transport && row.error.empty()) {
+    if (row.scenario == scenario && row.transport == transport && row.journal == journal &&
+        row.error.empty()) {
       return &row;
     }
   }
@@ -256,6 +268,7 @@ const Row* find_row(const std::vector<Row>& rows, const std::string& scenario,
 nlohmann::json row_json(const Row& row) {
   nlohmann::json j = {{"scenario", row.scenario},
                       {"transport", row.transport},
+                      {"journal", row.journal},
                       {"offered_rate", row.offered_rate},
                       {"events", row.events},
                       {"seconds", row.seconds},
@@ -271,12 +284,24 @@ nlohmann::json row_json(const Row& row) {
   return j;
 }
 
+// "both" -> {a, b}; anything else -> {itself}.
+std::vector<std::string> expand(const std::string& choice, const std::string& a,
+                                const std::string& b) {
+  if (choice == "both") {
+    return {a, b};
+  }
+  return {choice};
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"Simpang end-to-end benchmark: the hub against a bare ZeroMQ relay"};
   uint64_t events = 200000;
   double rate = 10000;
   double paced_seconds = 3;
   std::string transport = "both";
+  std::string journal = "sqlite";
+  std::string only = "all";
+  uint32_t max_batch = 0;
   std::string json_path;
   std::string plugin_dir = SIMPANG_PLUGIN_DIR;
   app.add_option("--events", events, "Events per saturated run")
@@ -291,6 +316,17 @@ int run(int argc, char** argv) {
   app.add_option("--transport", transport, "Which transports to measure")
       ->check(CLI::IsMember({"inproc", "ipc", "both"}))
       ->capture_default_str();
+  app.add_option("--journal", journal,
+                 "The hub's journal: sqlite (the default, durable), memory, or both")
+      ->check(CLI::IsMember({"sqlite", "memory", "both"}))
+      ->capture_default_str();
+  app.add_option("--only", only, "Run only the bare relay or only the hub (for profiling)")
+      ->check(CLI::IsMember({"bare", "hub", "all"}))
+      ->capture_default_str();
+  app.add_option(
+         "--hub-max-batch", max_batch,
+         "hub.max_batch for the hub runs (events per Publish/Deliver); 0: the hub's default")
+      ->capture_default_str();
   app.add_option("--json", json_path, "Also write the results as JSON to this file");
   app.add_option("--plugin-dir", plugin_dir, "Where bench-source.so and bench-sink.so are")
       ->capture_default_str();
@@ -300,51 +336,58 @@ int run(int argc, char** argv) {
   // paths quiet, so logging does not distort the figures, while problems still show.
   spdlog::set_level(spdlog::level::warn);
 
-  std::vector<std::string> transports;
-  if (transport == "both" || transport == "inproc") {
-    transports.push_back("inproc");
-  }
-  if (transport == "both" || transport == "ipc") {
-    transports.push_back("ipc");
-  }
+  const auto transports = expand(transport, "inproc", "ipc");
+  const auto journals = expand(journal, "sqlite", "memory");
   const auto paced_events = static_cast<uint64_t>(std::llround(rate * paced_seconds));
 
   std::vector<Row> rows;
+  bool complete = true;
   auto record = [&](Row row) {
-    std::cerr << "simpang-bench: " << row.scenario << " " << row.transport << ": "
+    std::cerr << "simpang-bench: " << row.scenario << " " << row.transport
+              << (row.journal == "-" ? "" : " journal=" + row.journal) << ": "
               << (row.error.empty() ? format_rate(row.events_per_second) + " events/s"
                                     : "FAILED: " + row.error)
               << "\n";
+    complete = complete && row.error.empty();
     rows.push_back(std::move(row));
   };
   for (const auto& t : transports) {
-    record(run_bare(t, events, 0));
-    record(run_bare(t, paced_events, rate));
-    record(run_hub(t, events, 0, plugin_dir));
-    record(run_hub(t, paced_events, rate, plugin_dir));
+    if (only != "hub") {
+      record(run_bare(t, events, 0));
+      record(run_bare(t, paced_events, rate));
+    }
+    if (only != "bare") {
+      for (const auto& j : journals) {
+        record(run_hub(t, j, max_batch, events, 0, plugin_dir));
+        record(run_hub(t, j, max_batch, paced_events, rate, plugin_dir));
+      }
+    }
   }
 
-  std::printf("\nsimpang-bench: %llu events saturated, %llu paced at %.0f events/s, %zu-byte "
-              "payloads\n\n",
-              static_cast<unsigned long long>(events),
-              static_cast<unsigned long long>(paced_events), rate, kPayloadBytes);
+  std::printf(
+      "\nsimpang-bench: %llu events saturated, %llu paced at %.0f events/s, %zu-byte "
+      "payloads\n\n",
+      static_cast<unsigned long long>(events), static_cast<unsigned long long>(paced_events), rate,
+      kPayloadBytes);
   print_table(rows);
-  std::printf("\nhub/bare throughput, saturated (goal >= 0.50):\n");
   nlohmann::json ratios = nlohmann::json::object();
-  bool complete = true;
-  for (const auto& t : transports) {
-    const Row* bare = find_row(rows, "bare saturated", t);
-    const Row* hub = find_row(rows, "hub saturated", t);
-    if (bare == nullptr || hub == nullptr || bare->events_per_second <= 0) {
-      std::printf("  %-7s n/a (a run failed)\n", t.c_str());
-      complete = false;
-      continue;
+  if (only == "all") {
+    std::printf("\nhub/bare throughput, saturated (goal >= 0.50):\n");
+    for (const auto& t : transports) {
+      for (const auto& j : journals) {
+        const Row* bare = find_row(rows, "bare saturated", t, "-");
+        const Row* hub = find_row(rows, "hub saturated", t, j);
+        if (bare == nullptr || hub == nullptr || bare->events_per_second <= 0) {
+          std::printf("  %-7s journal=%-7s n/a (a run failed)\n", t.c_str(), j.c_str());
+          continue;
+        }
+        const double ratio = hub->events_per_second / bare->events_per_second;
+        ratios[t][j] = ratio;
+        std::printf("  %-7s journal=%-7s %.3f  (%s / %s events/s)\n", t.c_str(), j.c_str(), ratio,
+                    format_rate(hub->events_per_second).c_str(),
+                    format_rate(bare->events_per_second).c_str());
+      }
     }
-    const double ratio = hub->events_per_second / bare->events_per_second;
-    ratios[t] = ratio;
-    std::printf("  %-7s %.3f  (%s / %s events/s)\n", t.c_str(), ratio,
-                format_rate(hub->events_per_second).c_str(),
-                format_rate(bare->events_per_second).c_str());
   }
   std::fflush(stdout);
 

@@ -87,6 +87,18 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
   return status_;
 }
 
+CommandResult run_command(const std::vector<std::string>& argv,
+                          std::chrono::milliseconds timeout) {
+  TempDir scratch;
+  CommandResult result;
+  {
+    Process process(argv, scratch / "output");
+    result.status = process.wait(timeout).value_or(-1);
+  }
+  result.output = read_file(scratch / "output");
+  return result;
+}
+
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream out;

@@ -50,6 +50,13 @@ class Process {
   std::optional<int> status_;
 };
 
+struct CommandResult {
+  int status = -1;     // exit status, or -1 if it did not finish within the timeout
+  std::string output;  // stdout and stderr together
+};
+// Runs a command to completion (killing it after `timeout`) and returns its status and output.
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+
 std::string read_file(const std::filesystem::path& path);
 std::vector<std::string> read_lines(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, const std::string& content);

@@ -91,13 +91,18 @@ constexpr uint32_t kMaxBatch = 65536;
 // the ABI's uint32 milliseconds (heartbeat_ms, stop's deadline_ms).
 constexpr std::chrono::milliseconds kMaxDuration = std::chrono::hours(24);
 
-const std::vector<std::string> kTopKeys = {"hub", "plugins", "routes"};
+const std::vector<std::string> kTopKeys = {"hub", "journal", "plugins", "routes"};
+const std::vector<std::string> kJournalKeys = {"kind",         "file",       "sync",
+                                               "retention",    "dedup_window", "max_events",
+                                               "verify_on_open"};
+const std::vector<std::string> kRetryKeys = {"max_attempts", "initial_backoff", "max_backoff",
+                                             "deadline"};
 const std::vector<std::string> kHubKeys = {"state_dir",   "log_level",     "summary_interval",
                                            "heartbeat",   "drain_timeout", "max_batch",
                                            "queue_limit", "plugin_dirs"};
 const std::vector<std::string> kPluginKeys = {"name",      "plugin",       "isolation",
                                               "transport", "stop_timeout", "config"};
-const std::vector<std::string> kRouteKeys = {"name", "from", "match", "to"};
+const std::vector<std::string> kRouteKeys = {"name", "from", "match", "to", "retry", "ordering"};
 const std::vector<std::string> kMatchKeys = {"type", "subject_prefix", "extensions"};
 const std::vector<std::string> kLogLevels = {"trace", "debug",    "info", "warn",
                                              "error", "critical", "off"};
@@ -258,6 +263,12 @@ class Loader {
   void load_plugin(const YAML::Node& item, size_t index);
   void load_routes(const Entry* entry);
   void load_route(const YAML::Node& item, size_t index);
+  void load_journal(const Entry* entry);
+  void load_retry(const Entry& entry, const std::string& owner, RetryPolicy& retry);
+  std::optional<bool> get_bool(const Entry& entry, const std::string& what);
+  // Reads a string that must be one of `choices`; reports it otherwise.
+  std::optional<std::string> get_choice(const Entry& entry, const std::string& what,
+                                        const std::vector<std::string>& choices);
   void load_match(const Entry& entry, const std::string& owner, RouteConfig& route);
 
   // Finds the library `plugin:` names; reports and returns nullopt when there is none usable.
@@ -521,6 +532,7 @@ ConfigResult Loader::run() {
   auto entries = read_map(top, "the top level of the configuration", &kTopKeys);
   // The hub section first wherever it is written: plugin lookup needs hub.plugin_dirs.
   load_hub(find(entries, "hub"));
+  load_journal(find(entries, "journal"));
   load_plugins(find(entries, "plugins"), top);
   load_routes(find(entries, "routes"));
 
@@ -594,6 +606,128 @@ void Loader::load_hub(const Entry* entry) {
         hub.plugin_dirs.push_back(resolve(dir));
       }
     }
+  }
+}
+
+std::optional<bool> Loader::get_bool(const Entry& entry, const std::string& what) {
+  if (entry.value.IsScalar()) {
+    const std::string& text = entry.value.Scalar();
+    if (text == "true" || text == "yes" || text == "on") {
+      return true;
+    }
+    if (text == "false" || text == "no" || text == "off") {
+      return false;
+    }
+  }
+  error(entry.value.Mark(), what + " must be true or false; found " + describe(entry.value));
+  return std::nullopt;
+}
+
+std::optional<std::string> Loader::get_choice(const Entry& entry, const std::string& what,
+                                              const std::vector<std::string>& choices) {
+  auto s = get_string(entry, what);
+  if (!s) {
+    return std::nullopt;
+  }
+  if (std::find(choices.begin(), choices.end(), *s) == choices.end()) {
+    error(entry.value.Mark(), what + " must be one of " + join(choices) + "; found '" + *s + "'" +
+                                  did_you_mean_suffix(*s, choices));
+    return std::nullopt;
+  }
+  return s;
+}
+
+void Loader::load_journal(const Entry* entry) {
+  JournalSettings& journal = config_.journal;
+  journal.file = config_.hub.state_dir / "journal.db";
+  if (entry == nullptr || entry->value.IsNull()) {
+    return;
+  }
+  if (!entry->value.IsMap()) {
+    error(entry->value.Mark(),
+          "'journal' must be a mapping of journal settings; found " + describe(entry->value));
+    return;
+  }
+  auto entries = read_map(entry->value, "the 'journal' section", &kJournalKeys);
+  if (const Entry* e = find(entries, "kind")) {
+    if (auto kind = get_choice(*e, "journal.kind", {"sqlite", "memory"})) {
+      journal.kind = *kind == "memory" ? JournalKind::kMemory : JournalKind::kSqlite;
+    }
+  }
+  if (const Entry* e = find(entries, "file")) {
+    if (auto s = get_string(*e, "journal.file")) {
+      journal.file = resolve(*s);
+    }
+  }
+  if (const Entry* e = find(entries, "sync")) {
+    if (auto sync = get_choice(*e, "journal.sync", {"normal", "full"})) {
+      journal.sync_full = *sync == "full";
+    }
+  }
+  if (const Entry* e = find(entries, "retention")) {
+    if (auto d = get_duration(*e, "journal.retention", false)) {
+      journal.retention = *d;
+    }
+  }
+  if (const Entry* e = find(entries, "dedup_window")) {
+    if (auto d = get_duration(*e, "journal.dedup_window", true)) {
+      journal.dedup_window = *d;
+    }
+  }
+  if (journal.dedup_window > journal.retention) {
+    error(entry->value.Mark(), "journal.dedup_window (" +
+                                   std::to_string(journal.dedup_window.count()) +
+                                   " ms) cannot exceed journal.retention (" +
+                                   std::to_string(journal.retention.count()) +
+                                   " ms): de-duplication looks events up in the journal");
+  }
+  if (const Entry* e = find(entries, "max_events")) {
+    if (auto v = get_uint(*e, "journal.max_events", 1000, std::numeric_limits<int64_t>::max())) {
+      journal.max_events = *v;
+    }
+  }
+  if (const Entry* e = find(entries, "verify_on_open")) {
+    if (auto b = get_bool(*e, "journal.verify_on_open")) {
+      journal.verify_on_open = *b;
+    }
+  }
+}
+
+void Loader::load_retry(const Entry& entry, const std::string& owner, RetryPolicy& retry) {
+  if (entry.value.IsNull()) {
+    return;
+  }
+  if (!entry.value.IsMap()) {
+    error(entry.value.Mark(), "'retry' of " + owner +
+                                  " must be a mapping (max_attempts, initial_backoff, "
+                                  "max_backoff, deadline); found " +
+                                  describe(entry.value));
+    return;
+  }
+  auto entries = read_map(entry.value, "'retry' of " + owner, &kRetryKeys);
+  if (const Entry* e = find(entries, "max_attempts")) {
+    if (auto v = get_uint(*e, "'retry.max_attempts' of " + owner, 1, 1000000)) {
+      retry.max_attempts = static_cast<uint32_t>(*v);
+    }
+  }
+  if (const Entry* e = find(entries, "initial_backoff")) {
+    if (auto d = get_duration(*e, "'retry.initial_backoff' of " + owner, true)) {
+      retry.initial_backoff = *d;
+    }
+  }
+  if (const Entry* e = find(entries, "max_backoff")) {
+    if (auto d = get_duration(*e, "'retry.max_backoff' of " + owner, true)) {
+      retry.max_backoff = *d;
+    }
+  }
+  if (const Entry* e = find(entries, "deadline")) {
+    if (auto d = get_duration(*e, "'retry.deadline' of " + owner, true)) {
+      retry.deadline = *d;
+    }
+  }
+  if (retry.max_backoff < retry.initial_backoff) {
+    error(entry.value.Mark(), "'retry' of " + owner +
+                                  ": max_backoff cannot be shorter than initial_backoff");
   }
 }
 
@@ -921,6 +1055,15 @@ void Loader::load_route(const YAML::Node& item, size_t index) {
                                " and cannot receive events");
       }
       route.to.push_back(std::move(name));
+    }
+  }
+
+  if (const Entry* e = find(entries, "retry")) {
+    load_retry(*e, owner, route.retry);
+  }
+  if (const Entry* e = find(entries, "ordering")) {
+    if (auto ordering = get_choice(*e, "'ordering' of " + owner, {"none", "subject"})) {
+      route.ordering = *ordering == "subject" ? Ordering::kSubject : Ordering::kNone;
     }
   }
 

@@ -58,6 +58,19 @@ struct PluginInstanceConfig {
   SourceLocation where;               // where the entry starts, for later messages
 };
 
+// How a route retries a destination that failed (nack-retryable, or a consumer lost mid-delivery).
+struct RetryPolicy {
+  uint32_t max_attempts = 10;                   // deliveries tried before dead-lettering
+  std::chrono::milliseconds initial_backoff{100};  // wait before the 2nd attempt; doubles each time
+  std::chrono::milliseconds max_backoff{30000};    // the doubling stops here
+  std::chrono::milliseconds deadline{3600000};     // dead-letter once this long since accepted; 0: none
+};
+
+enum class Ordering {
+  kNone,     // deliveries to a destination may overtake each other (bounded parallelism)
+  kSubject,  // per (destination, subject): one at a time, in publish order, retries included
+};
+
 // One route (an entry of `routes:`). Patterns are kept as written; the router compiles them.
 struct RouteConfig {
   std::string name;
@@ -66,6 +79,8 @@ struct RouteConfig {
   std::optional<std::string> subject_prefix;
   std::map<std::string, std::string> extensions;  // extension attribute == value (string form)
   std::vector<std::string> to;        // destination instance names (fan-out when several)
+  RetryPolicy retry;
+  Ordering ordering = Ordering::kNone;
   SourceLocation where;
 };
 
@@ -80,9 +95,26 @@ struct HubSettings {
   std::vector<std::filesystem::path> plugin_dirs;  // searched for `plugin: NAME` (NAME.so)
 };
 
+enum class JournalKind {
+  kSqlite,  // durable: one SQLite file in WAL mode (the default)
+  kMemory,  // not durable: for benchmarks and experiments; a crash loses what is queued
+};
+
+// The `journal:` section: where accepted events and owed deliveries are kept.
+struct JournalSettings {
+  JournalKind kind = JournalKind::kSqlite;
+  std::filesystem::path file;         // default: <state_dir>/journal.db
+  bool sync_full = false;             // synchronous=FULL (survives power loss) instead of NORMAL
+  std::chrono::milliseconds retention{std::chrono::hours(24)};
+  std::chrono::milliseconds dedup_window{std::chrono::minutes(10)};
+  uint64_t max_events = 5'000'000;
+  bool verify_on_open = true;
+};
+
 struct Config {
   std::filesystem::path file;         // the file it was loaded from
   HubSettings hub;
+  JournalSettings journal;
   std::vector<PluginInstanceConfig> plugins;
   std::vector<RouteConfig> routes;
 

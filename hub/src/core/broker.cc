@@ -10,6 +10,7 @@
 namespace simpang::hub {
 namespace wire = simpang::v1::wire;
 using Clock = std::chrono::steady_clock;
+using SystemClock = std::chrono::system_clock;
 using std::chrono::milliseconds;
 
 namespace {
@@ -18,8 +19,6 @@ namespace {
 constexpr int kPeerLivenessIntervals = 3;
 // Messages handled per readiness pass before yielding to timers and other handlers.
 constexpr int kMessagesPerPass = 256;
-constexpr milliseconds kRetryBaseDelay{100};
-constexpr milliseconds kRetryMaxDelay{30000};
 
 std::string zmq_error(const std::string& what) {
   return what + ": " + zmq_strerror(zmq_errno());
@@ -43,13 +42,22 @@ std::string invalid_event_reason(const simpang::v1::Event& event) {
   return {};
 }
 
+// The subject of a serialized event, for ordered routes loaded back from the journal.
+std::string subject_of(const std::string& body) {
+  simpang::v1::Event event;
+  return event.ParseFromString(body) ? event.subject() : std::string();
+}
+
 }  // namespace
 
-Broker::Broker(boost::asio::io_context& io, void* zmq_context, std::unique_ptr<RouteTable> routes,
+Broker::Broker(boost::asio::io_context& io, void* zmq_context, Journal& journal,
+               std::unique_ptr<RouteTable> table, std::vector<RouteConfig> routes,
                std::vector<InstanceInfo> instances, BrokerOptions options,
                std::shared_ptr<spdlog::logger> logger)
     : io_(io),
       zmq_context_(zmq_context),
+      journal_(journal),
+      table_(std::move(table)),
       routes_(std::move(routes)),
       options_(options),
       logger_(std::move(logger)),
@@ -58,19 +66,20 @@ Broker::Broker(boost::asio::io_context& io, void* zmq_context, std::unique_ptr<R
   for (auto& instance : instances) {
     instances_.emplace(instance.name, instance);
   }
-  for (const auto& name : routes_->destinations()) {
+  for (const auto& name : table_->destinations()) {
     destination_index_.emplace(name, static_cast<int>(destinations_.size()));
     Destination destination;
     destination.name = name;
     destination.retry_timer = std::make_unique<boost::asio::steady_timer>(io_);
     destinations_.push_back(std::move(destination));
   }
-  stats_.per_route.assign(routes_->route_count(), 0);
+  stats_.per_route.assign(table_->route_count(), 0);
   stats_.per_destination.assign(destinations_.size(), 0);
   touched_.assign(destinations_.size(), false);
 }
 
 Broker::~Broker() {
+  reader_.join();
   watcher_.reset();
   if (socket_ != nullptr) {
     zmq_close(socket_);
@@ -101,6 +110,10 @@ Status Broker::start(const std::vector<std::string>& endpoints) {
   }
   watcher_ = std::make_unique<ZmqWatcher>(io_, socket_, [this] { on_ready(); });
   watcher_->start();
+  // Whatever the journal still owes from an earlier run is paged in now.
+  for (uint32_t d = 0; d < destinations_.size(); ++d) {
+    maybe_load(d);
+  }
   on_heartbeat_timer();
   if (options_.summary_interval.count() > 0) {
     summary_timer_.expires_after(options_.summary_interval);
@@ -122,6 +135,7 @@ void Broker::stop() {
   if (watcher_) {
     watcher_->stop();
   }
+  flush_updates();
   wire::Frame bye;
   bye.mutable_bye()->set_reason("hub stopping");
   std::vector<std::string> identities;
@@ -130,10 +144,6 @@ void Broker::stop() {
   }
   for (const auto& identity : identities) {
     send(identity, bye);
-  }
-  const uint64_t left = outstanding();
-  if (left > 0) {
-    logger_->error("stopping with {} events not delivered to every destination", left);
   }
 }
 
@@ -153,10 +163,8 @@ void Broker::on_ready() {
     if (zmq_msg_recv(&identity, socket_, ZMQ_DONTWAIT) < 0) {
       break;
     }
-    // A ROUTER message is [identity, body]; anything longer is not ours, read and drop its rest.
-    bool more = zmq_msg_more(&identity);
-    if (!more) {
-      continue;
+    if (!zmq_msg_more(&identity)) {
+      continue;  // not a ROUTER message we can answer
     }
     if (zmq_msg_recv(&body, socket_, ZMQ_DONTWAIT) < 0) {
       break;
@@ -172,6 +180,8 @@ void Broker::on_ready() {
   }
   zmq_msg_close(&identity);
   zmq_msg_close(&body);
+  // Settlements of this pass go to the journal together.
+  flush_updates();
 }
 
 void Broker::handle_message(const std::string& identity, const void* data, size_t size) {
@@ -185,8 +195,8 @@ void Broker::handle_message(const std::string& identity, const void* data, size_
     return;
   }
   auto it = peers_.find(identity);
-  if (it == peers_.end()) {
-    // Typically a plugin whose hub restarted: it will say hello again when told.
+  if (it == peers_.end() || !it->second.welcomed) {
+    // Typically a plugin whose hub restarted: it says hello again when told.
     wire::Frame refused;
     refused.mutable_refused()->set_reason("unknown peer '" + identity + "': say hello first");
     send(identity, refused);
@@ -245,24 +255,51 @@ void Broker::handle_hello(const std::string& identity, const wire::Hello& hello)
   peer.instance = hello.instance();
   peer.produces = hello.produces();
   peer.last_heard = Clock::now();
+  peer.last_sent = peer.last_heard;
   if (hello.consumes()) {
     auto d = destination_index_.find(peer.instance);
     if (d != destination_index_.end()) {
       peer.destination = d->second;
-      destinations_[d->second].peer = identity;
-      destinations_[d->second].credit = 0;
     }
   }
   peers_.emplace(identity, peer);
   logger_->info("instance={} connected (plugin {}{}{})", peer.instance, hello.plugin(),
                 hello.produces() ? ", publishes" : "", hello.consumes() ? ", consumes" : "");
-  wire::Frame welcome;
-  auto* w = welcome.mutable_welcome();
+  // The welcome carries the instance's stored cursors: read them off the loop.
+  const uint64_t session = ++sessions_[identity];
+  boost::asio::post(reader_, [this, identity, session, instance = peer.instance] {
+    auto cursors = journal_.load_cursors(instance);
+    boost::asio::post(io_, [this, identity, session, cursors = std::move(cursors)]() mutable {
+      welcome(identity, session, std::move(cursors));
+    });
+  });
+}
+
+void Broker::welcome(const std::string& identity, uint64_t session,
+                     StatusOr<std::map<std::string, std::string>> cursors) {
+  auto it = peers_.find(identity);
+  if (it == peers_.end() || sessions_[identity] != session) {
+    return;  // gone, or said hello again meanwhile; that hello gets its own welcome
+  }
+  Peer& peer = it->second;
+  wire::Frame frame;
+  auto* w = frame.mutable_welcome();
   w->set_protocol_version(SIMPANG_WIRE_PROTOCOL_VERSION);
   w->set_heartbeat_ms(static_cast<uint32_t>(options_.heartbeat.count()));
   w->set_max_batch(options_.max_batch);
   w->set_max_unacked(options_.max_unacked);
-  send(identity, welcome);
+  if (cursors.ok()) {
+    w->mutable_cursors()->insert(cursors->begin(), cursors->end());
+  } else {
+    logger_->error("instance={}: cannot read its cursors from the journal: {}", peer.instance,
+                   cursors.status().message());
+  }
+  peer.welcomed = true;
+  if (peer.destination >= 0) {
+    destinations_[peer.destination].peer = identity;
+    destinations_[peer.destination].credit = 0;
+  }
+  send(identity, frame);
 }
 
 void Broker::forget_peer(const std::string& identity, const char* why) {
@@ -272,27 +309,32 @@ void Broker::forget_peer(const std::string& identity, const char* why) {
   }
   if (it->second.destination >= 0) {
     Destination& destination = destinations_[it->second.destination];
-    if (!destination.in_flight.empty()) {
-      logger_->info("instance={} {}: redelivering {} unsettled events", it->second.instance, why,
-                    destination.in_flight.size());
+    if (destination.peer == identity) {
+      if (!destination.in_flight.empty()) {
+        logger_->info("instance={} {}: {} unsettled deliveries go out again", it->second.instance,
+                      why, destination.in_flight.size());
+      }
+      // Back to the front, oldest first, so order per destination survives the redelivery; each
+      // counts as an attempt, so an event that kills its consumer every time is dead-lettered.
+      auto in_flight = std::move(destination.in_flight);
+      destination.in_flight.clear();
+      for (auto pending = in_flight.rbegin(); pending != in_flight.rend(); ++pending) {
+        const auto& policy = routes_[pending->second.route].retry;
+        if (pending->second.attempts >= policy.max_attempts) {
+          fail(destination, std::move(pending->second),
+               std::string("consumer ") + why + " during delivery", /*fatal=*/true);
+        } else {
+          ++stats_.retried;
+          make_ready(destination, std::move(pending->second), /*front=*/true);
+        }
+      }
+      destination.peer.clear();
+      destination.credit = 0;
     }
-    requeue_in_flight(destination);
-    destination.peer.clear();
-    destination.credit = 0;
   }
   // Acks held for this peer are moot: it resends those batches after it says hello again.
   std::erase_if(held_acks_, [&](const auto& held) { return held.first == identity; });
   peers_.erase(it);
-}
-
-void Broker::requeue_in_flight(Destination& destination) {
-  // Back to the front, oldest first, so order per destination survives the redelivery.
-  for (auto it = destination.in_flight.rbegin(); it != destination.in_flight.rend(); ++it) {
-    ++it->second.attempt;
-    destination.queue.push_front(std::move(it->second));
-    ++stats_.retried;
-  }
-  destination.in_flight.clear();
 }
 
 // ---- Publishing ---------------------------------------------------------------------------------
@@ -301,10 +343,14 @@ void Broker::handle_publish(Peer& peer, const std::string& identity, wire::Publi
   if (!peer.produces) {
     logger_->warn("instance={} published but said it does not; accepting anyway", peer.instance);
   }
-  wire::Frame reply;
-  wire::PublishReject* reject = nullptr;
-  uint32_t accepted = 0;
+  AppendBatch batch;
+  batch.publisher = peer.instance;
+  batch.cursors.insert(publish.cursors().begin(), publish.cursors().end());
+  auto routed = std::make_shared<std::vector<Routed>>();
+  std::shared_ptr<wire::PublishReject> rejections;
   auto* events = publish.mutable_events();
+  batch.events.reserve(events->size());
+  routed->reserve(events->size());
   for (int i = 0; i < events->size(); ++i) {
     std::string& bytes = *events->Mutable(i);
     std::string reason;
@@ -314,10 +360,10 @@ void Broker::handle_publish(Peer& peer, const std::string& identity, wire::Publi
       reason = invalid_event_reason(event_);
     }
     if (!reason.empty()) {
-      if (reject == nullptr) {
-        reject = reply.mutable_publish_reject();
+      if (!rejections) {
+        rejections = std::make_shared<wire::PublishReject>();
       }
-      auto* rejection = reject->add_rejected();
+      auto* rejection = rejections->add_rejected();
       rejection->set_index(static_cast<uint32_t>(i));
       rejection->set_reason(reason);
       ++stats_.rejected;
@@ -325,34 +371,101 @@ void Broker::handle_publish(Peer& peer, const std::string& identity, wire::Publi
                     reason);
       continue;
     }
-    ++accepted;
-    ++stats_.published;
     targets_.clear();
-    routes_->match(peer.instance, event_, targets_);
-    if (targets_.empty()) {
+    table_->match(peer.instance, event_, targets_);
+    Routed info;
+    // One copy of the bytes, shared by the journal and every destination; moved out of the frame.
+    info.body = std::make_shared<const std::string>(std::move(bytes));
+    info.targets = targets_;
+    for (const auto& target : targets_) {
+      if (routes_[target.route].ordering == Ordering::kSubject) {
+        info.subject = event_.subject();
+        break;
+      }
+    }
+    NewEvent event;
+    event.source = event_.source();
+    event.id = event_.id();
+    event.body = info.body;
+    event.deliveries.reserve(targets_.size());
+    for (const auto& target : targets_) {
+      event.deliveries.push_back({target.destination, target.route});
+    }
+    batch.events.push_back(std::move(event));
+    routed->push_back(std::move(info));
+  }
+  ++appends_in_progress_;
+  journal_.append(std::move(batch), [this, identity, id = publish.batch(), routed, rejections](
+                                        StatusOr<std::vector<AppendedEvent>> result) mutable {
+    // On the journal's writer thread: hand the completion to the loop.
+    boost::asio::post(io_, [this, identity, id, routed, rejections,
+                            result = std::move(result)]() mutable {
+      on_appended(identity, id, std::move(routed), std::move(rejections), std::move(result));
+    });
+  });
+}
+
+void Broker::on_appended(const std::string& identity, uint64_t batch,
+                         std::shared_ptr<std::vector<Routed>> routed,
+                         std::shared_ptr<wire::PublishReject> rejections,
+                         StatusOr<std::vector<AppendedEvent>> result) {
+  --appends_in_progress_;
+  wire::Frame reply;
+  if (!result.ok()) {
+    logger_->error("peer={} batch={}: journal write failed, the publisher will retry: {}",
+                   identity, batch, result.status().message());
+    auto* reject = reply.mutable_publish_reject();
+    reject->set_batch(batch);
+    reject->set_retry_later("the hub could not make the batch durable: " +
+                            result.status().message());
+    send(identity, reply);
+    return;
+  }
+  uint32_t accepted = 0;
+  const auto now = SystemClock::now();
+  for (size_t i = 0; i < result->size(); ++i) {
+    const AppendedEvent& appended = (*result)[i];
+    Routed& info = (*routed)[i];
+    ++accepted;
+    if (appended.duplicate) {
+      ++stats_.duplicates;
+      continue;
+    }
+    ++stats_.published;
+    if (info.targets.empty()) {
       ++stats_.unrouted;
-      auto [seen, first] = unrouted_types_.try_emplace(event_.type(), 0);
+      simpang::v1::Event event;
+      event.ParseFromString(*info.body);
+      auto [seen, first] = unrouted_types_.try_emplace(event.type(), 0);
       if (first && unrouted_types_.size() <= 1024) {
-        logger_->warn("instance={} event type={} matches no route (counted as unrouted)",
-                      peer.instance, event_.type());
+        logger_->warn("peer={} event type={} matches no route (counted as unrouted)", identity,
+                      event.type());
       }
       ++seen->second;
       continue;
     }
-    // One copy of the bytes, shared by every destination; moved out of the frame, not copied.
-    auto shared = std::make_shared<const std::string>(std::move(bytes));
-    for (const auto& target : targets_) {
-      destinations_[target.destination].queue.push_back(Pending{shared, target.route, 1});
-      touched_[target.destination] = true;
+    for (size_t t = 0; t < info.targets.size(); ++t) {
+      const RouteTarget& target = info.targets[t];
       ++stats_.per_route[target.route];
+      Pending pending;
+      pending.id = appended.delivery_ids[t];
+      pending.event = info.body;
+      pending.route = target.route;
+      pending.accepted_at = now;
+      if (routes_[target.route].ordering == Ordering::kSubject) {
+        pending.subject = info.subject;
+      }
+      enqueue(destinations_[target.destination], std::move(pending));
+      touched_[target.destination] = true;
     }
   }
-  if (reject != nullptr) {
-    reject->set_batch(publish.batch());
-    reject->set_accepted(accepted);
+  if (rejections) {
+    rejections->set_batch(batch);
+    rejections->set_accepted(accepted);
+    *reply.mutable_publish_reject() = std::move(*rejections);
   } else {
     auto* ack = reply.mutable_publish_ack();
-    ack->set_batch(publish.batch());
+    ack->set_batch(batch);
     ack->set_accepted(accepted);
   }
   for (size_t d = 0; d < destinations_.size(); ++d) {
@@ -361,8 +474,8 @@ void Broker::handle_publish(Peer& peer, const std::string& identity, wire::Publi
       dispatch(destinations_[d]);
     }
   }
-  if (any_destination_full() || !held_acks_.empty()) {
-    // Back-pressure: the publisher's window closes until the queues drain.
+  if (journal_.full() || !held_acks_.empty()) {
+    // Back-pressure: the publisher's window closes until the journal has room again.
     std::string bytes;
     reply.SerializeToString(&bytes);
     held_acks_.emplace_back(identity, std::move(bytes));
@@ -371,24 +484,68 @@ void Broker::handle_publish(Peer& peer, const std::string& identity, wire::Publi
   send(identity, reply);
 }
 
-bool Broker::any_destination_full() const {
-  for (const auto& destination : destinations_) {
-    if (destination.queue.size() + destination.retry.size() >= options_.queue_limit) {
-      return true;
-    }
-  }
-  return false;
-}
-
 void Broker::release_held_acks() {
-  while (!held_acks_.empty() && !any_destination_full()) {
+  while (!held_acks_.empty() && !journal_.full()) {
     auto [identity, bytes] = std::move(held_acks_.front());
     held_acks_.pop_front();
     send_bytes(identity, bytes);
   }
 }
 
-// ---- Delivering ---------------------------------------------------------------------------------
+// ---- Queues -------------------------------------------------------------------------------------
+
+void Broker::enqueue(Destination& destination, Pending pending) {
+  if (destination.behind() || destination.in_memory() >= options_.memory_limit) {
+    // It stays in the journal alone and is paged in when the destination catches up.
+    destination.spilled_upto = std::max(destination.spilled_upto, pending.id);
+    maybe_load(static_cast<uint32_t>(&destination - destinations_.data()));
+    return;
+  }
+  destination.loaded_upto = pending.id;
+  make_ready(destination, std::move(pending), /*front=*/false);
+}
+
+void Broker::make_ready(Destination& destination, Pending pending, bool front) {
+  if (routes_[pending.route].ordering == Ordering::kSubject) {
+    auto holder = destination.subject_holder.find(pending.subject);
+    if (holder != destination.subject_holder.end() && holder->second != pending.id) {
+      // An earlier delivery of this subject is in flight or waiting to retry: wait behind it.
+      destination.subject_waiting[pending.subject].push_back(std::move(pending));
+      ++destination.waiting_count;
+      return;
+    }
+    destination.subject_holder[pending.subject] = pending.id;
+  }
+  if (front) {
+    destination.queue.push_front(std::move(pending));
+  } else {
+    destination.queue.push_back(std::move(pending));
+  }
+}
+
+void Broker::release_subject(Destination& destination, const Pending& pending) {
+  if (routes_[pending.route].ordering != Ordering::kSubject) {
+    return;
+  }
+  auto holder = destination.subject_holder.find(pending.subject);
+  if (holder == destination.subject_holder.end() || holder->second != pending.id) {
+    return;
+  }
+  destination.subject_holder.erase(holder);
+  auto waiting = destination.subject_waiting.find(pending.subject);
+  if (waiting == destination.subject_waiting.end()) {
+    return;
+  }
+  // The next of this subject, in publish order, goes to the front: it has waited longest.
+  Pending next = std::move(waiting->second.front());
+  waiting->second.pop_front();
+  --destination.waiting_count;
+  if (waiting->second.empty()) {
+    destination.subject_waiting.erase(waiting);
+  }
+  destination.subject_holder[next.subject] = next.id;
+  destination.queue.push_front(std::move(next));
+}
 
 void Broker::dispatch(Destination& destination) {
   if (destination.peer.empty()) {
@@ -403,17 +560,18 @@ void Broker::dispatch(Destination& destination) {
     for (uint32_t i = 0; i < n; ++i) {
       Pending pending = std::move(destination.queue.front());
       destination.queue.pop_front();
+      ++pending.attempts;
       auto* delivery = deliveries->Add();
-      const uint64_t id = next_delivery_id_++;
-      delivery->set_delivery_id(id);
+      delivery->set_delivery_id(pending.id);
       delivery->set_event(*pending.event);
-      delivery->set_attempt(pending.attempt);
-      delivery->set_route(routes_->route_name(pending.route));
-      destination.in_flight.emplace_hint(destination.in_flight.end(), id, std::move(pending));
+      delivery->set_attempt(pending.attempts);
+      delivery->set_route(table_->route_name(pending.route));
+      destination.in_flight.emplace(pending.id, std::move(pending));
     }
     destination.credit -= n;
     send(destination.peer, frame);
   }
+  maybe_load(static_cast<uint32_t>(&destination - destinations_.data()));
 }
 
 void Broker::handle_credit(Peer& peer, uint32_t credit) {
@@ -433,7 +591,7 @@ void Broker::handle_settle(Peer& peer, const wire::Settle& settle) {
   for (const auto& settlement : settle.settlements()) {
     auto it = destination.in_flight.find(settlement.delivery_id());
     if (it == destination.in_flight.end()) {
-      continue;  // settled already, or delivered by an earlier session and since redelivered
+      continue;  // settled already, or delivered by an earlier session and since requeued
     }
     Pending pending = std::move(it->second);
     destination.in_flight.erase(it);
@@ -441,37 +599,59 @@ void Broker::handle_settle(Peer& peer, const wire::Settle& settle) {
       case wire::Settlement::ACK:
         ++stats_.delivered;
         ++stats_.per_destination[peer.destination];
+        updates_.push_back({pending.id, DeliveryUpdate::Kind::kAcked, pending.attempts, {}, {}});
+        release_subject(destination, pending);
         break;
       case wire::Settlement::NACK_RETRYABLE:
-        logger_->debug("instance={} asked to retry (attempt {}): {}", destination.name,
-                       pending.attempt, settlement.reason());
-        schedule_retry(destination, std::move(pending));
+        fail(destination, std::move(pending),
+             settlement.reason().empty() ? "retry requested" : settlement.reason(), false);
         break;
       case wire::Settlement::NACK_FATAL:
-      default: {
-        // Until the journal's dead-letter queue exists, a fatal nack is logged with the event id
-        // and counted; it is never dropped without a trace.
-        simpang::v1::Event event;
-        event.ParseFromString(*pending.event);
-        ++stats_.dead;
-        logger_->error("instance={} route={} rejected event id={} type={}: {}", destination.name,
-                       routes_->route_name(pending.route), event.id(), event.type(),
-                       settlement.reason().empty() ? "(no reason given)" : settlement.reason());
+      default:
+        fail(destination, std::move(pending),
+             settlement.reason().empty() ? "rejected (no reason given)" : settlement.reason(),
+             true);
         break;
-      }
     }
   }
+  dispatch(destination);
   release_held_acks();
 }
 
-void Broker::schedule_retry(Destination& destination, Pending pending) {
-  ++stats_.retried;
-  // Exponential backoff with +-20% jitter, so many failed deliveries do not retry in lockstep.
-  const int exponent = std::min<uint32_t>(pending.attempt - 1, 16);
-  const milliseconds backoff = std::min<milliseconds>(kRetryMaxDelay, kRetryBaseDelay * (1LL << exponent));
+void Broker::fail(Destination& destination, Pending pending, const std::string& error,
+                  bool fatal) {
+  const RetryPolicy& policy = routes_[pending.route].retry;
+  const auto now = SystemClock::now();
+  std::string why;
+  if (fatal) {
+    why = error;
+  } else if (pending.attempts >= policy.max_attempts) {
+    why = "gave up after " + std::to_string(pending.attempts) + " attempts; last error: " + error;
+  } else if (policy.deadline.count() > 0 && now - pending.accepted_at >= policy.deadline) {
+    why = "retry deadline of " + std::to_string(policy.deadline.count()) +
+          " ms passed; last error: " + error;
+  }
+  if (!why.empty()) {
+    simpang::v1::Event event;
+    event.ParseFromString(*pending.event);
+    ++stats_.dead;
+    logger_->error("dead-lettered event id={} type={} for instance={} route={}: {}", event.id(),
+                   event.type(), destination.name, table_->route_name(pending.route), why);
+    updates_.push_back({pending.id, DeliveryUpdate::Kind::kDead, pending.attempts, {}, why});
+    release_subject(destination, pending);
+    return;
+  }
+  // Exponential backoff with +-20% jitter, so many failures do not retry in lockstep.
+  const int exponent = static_cast<int>(std::min<uint32_t>(pending.attempts - 1, 20));
+  const auto backoff = std::min<milliseconds>(policy.max_backoff,
+                                              policy.initial_backoff * (int64_t{1} << exponent));
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  const auto delay = milliseconds(static_cast<long long>(backoff.count() * jitter(jitter_)));
-  ++pending.attempt;
+  const auto delay = milliseconds(static_cast<int64_t>(backoff.count() * jitter(jitter_)));
+  ++stats_.retried;
+  logger_->debug("instance={} retry of delivery {} in {} ms (attempt {}): {}", destination.name,
+                 pending.id, delay.count(), pending.attempts, error);
+  updates_.push_back(
+      {pending.id, DeliveryUpdate::Kind::kRetry, pending.attempts, now + delay, error});
   destination.retry.emplace(Clock::now() + delay, std::move(pending));
   arm_retry_timer(destination);
 }
@@ -493,13 +673,108 @@ void Broker::arm_retry_timer(Destination& destination) {
     destination.retry_timer_due = {};
     const auto now = Clock::now();
     while (!destination.retry.empty() && destination.retry.begin()->first <= now) {
-      destination.queue.push_back(std::move(destination.retry.begin()->second));
+      Pending pending = std::move(destination.retry.begin()->second);
       destination.retry.erase(destination.retry.begin());
+      make_ready(destination, std::move(pending), /*front=*/false);
     }
     arm_retry_timer(destination);
     dispatch(destination);
-    watcher_->poke();
   });
+}
+
+// ---- Paging from the journal --------------------------------------------------------------------
+
+void Broker::maybe_load(uint32_t index) {
+  Destination& destination = destinations_[index];
+  const size_t room = options_.memory_limit > destination.in_memory()
+                          ? options_.memory_limit - destination.in_memory()
+                          : 0;
+  // Load in chunks once there is room for at least half the limit, so paging is not per event.
+  if (!destination.behind() || destination.loading || room < options_.memory_limit / 2) {
+    return;
+  }
+  destination.loading = true;
+  const size_t limit = room;
+  const uint64_t after = destination.loaded_upto;
+  const uint64_t spilled_upto = destination.spilled_upto;
+  const uint64_t generation = destination.rescan_generation;
+  boost::asio::post(reader_, [this, index, after, limit, spilled_upto, generation] {
+    auto rows = journal_.load_pending(index, after, limit);
+    boost::asio::post(io_, [this, index, spilled_upto, generation, limit,
+                            rows = std::move(rows)]() mutable {
+      on_loaded(index, spilled_upto, generation, limit, std::move(rows));
+    });
+  });
+}
+
+void Broker::on_loaded(uint32_t index, uint64_t spilled_upto, uint64_t generation, size_t limit,
+                       StatusOr<std::vector<StoredDelivery>> rows) {
+  Destination& destination = destinations_[index];
+  destination.loading = false;
+  if (!rows.ok()) {
+    logger_->error("instance={}: cannot read pending deliveries from the journal: {}",
+                   destination.name, rows.status().message());
+    return;  // the next enqueue or settle tries again
+  }
+  const auto system_now = SystemClock::now();
+  const auto now = Clock::now();
+  for (auto& row : *rows) {
+    if (row.id <= destination.loaded_upto) {
+      continue;
+    }
+    destination.loaded_upto = row.id;
+    Pending pending;
+    pending.id = row.id;
+    pending.event = std::move(row.body);
+    pending.route = row.route;
+    pending.attempts = row.attempts;
+    pending.accepted_at = row.accepted_at;
+    if (pending.route >= routes_.size()) {
+      continue;  // cannot happen: the journal maps stored routes to this run's indices
+    }
+    const bool ordered = routes_[pending.route].ordering == Ordering::kSubject;
+    if (ordered) {
+      pending.subject = subject_of(*pending.event);
+    }
+    if (row.not_before <= system_now) {
+      make_ready(destination, std::move(pending), /*front=*/false);
+    } else if (!ordered || destination.subject_holder.try_emplace(pending.subject, pending.id).second) {
+      // Still backing off (from an earlier run); an ordered one holds its subject meanwhile.
+      destination.retry.emplace(now + (row.not_before - system_now), std::move(pending));
+    } else {
+      // An earlier delivery holds the subject: wait behind it (its backoff is then moot).
+      destination.subject_waiting[pending.subject].push_back(std::move(pending));
+      ++destination.waiting_count;
+    }
+  }
+  if (rows->size() < limit) {
+    // Everything up to what was spilled when the read started has been seen.
+    destination.loaded_upto = std::max(destination.loaded_upto, spilled_upto);
+    if (generation == destination.rescan_generation) {
+      destination.rescan = false;
+    }
+  }
+  arm_retry_timer(destination);
+  dispatch(destination);  // also pages again if still behind
+}
+
+void Broker::on_replay(const ReplayNotice& notice) {
+  for (uint32_t index : notice.destinations) {
+    if (index < destinations_.size()) {
+      destinations_[index].rescan = true;
+      ++destinations_[index].rescan_generation;
+      maybe_load(index);
+    }
+  }
+  logger_->info("replay requested: {} deliveries to {} destinations", notice.deliveries,
+                notice.destinations.size());
+}
+
+void Broker::flush_updates() {
+  if (!updates_.empty()) {
+    journal_.update(std::move(updates_));
+    updates_.clear();
+  }
 }
 
 // ---- Sending ------------------------------------------------------------------------------------
@@ -546,7 +821,7 @@ void Broker::on_heartbeat_timer() {
   for (auto& [identity, peer] : peers_) {
     if (now - peer.last_heard > options_.heartbeat * kPeerLivenessIntervals) {
       silent.push_back(identity);
-    } else if (now - peer.last_sent >= options_.heartbeat) {
+    } else if (peer.welcomed && now - peer.last_sent >= options_.heartbeat) {
       send_bytes(identity, heartbeat_bytes);
     }
   }
@@ -555,6 +830,7 @@ void Broker::on_heartbeat_timer() {
                   kPeerLivenessIntervals);
     forget_peer(identity, "went silent");
   }
+  flush_updates();
   heartbeat_timer_.expires_after(options_.heartbeat);
   heartbeat_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) {
@@ -579,16 +855,23 @@ BrokerStats Broker::stats() const {
   BrokerStats stats = stats_;
   stats.queued = 0;
   stats.in_flight = 0;
+  stats.on_disk = 0;
   for (const auto& destination : destinations_) {
-    stats.queued += destination.queue.size() + destination.retry.size();
+    stats.queued += destination.queue.size() + destination.retry.size() + destination.waiting_count;
     stats.in_flight += destination.in_flight.size();
+    stats.on_disk += destination.behind() ? 1 : 0;
   }
   return stats;
 }
 
 uint64_t Broker::outstanding() const {
-  const BrokerStats s = stats();
-  return s.queued + s.in_flight;
+  uint64_t owed = appends_in_progress_;
+  for (const auto& destination : destinations_) {
+    if (!destination.peer.empty()) {
+      owed += destination.in_memory() + (destination.behind() ? 1 : 0);
+    }
+  }
+  return owed;
 }
 
 void Broker::log_summary() {
@@ -596,9 +879,9 @@ void Broker::log_summary() {
   std::ostringstream line;
   line << "in=" << s.published << " out=" << s.delivered << " queued=" << s.queued
        << " in_flight=" << s.in_flight << " unrouted=" << s.unrouted << " rejected=" << s.rejected
-       << " retried=" << s.retried << " dead=" << s.dead;
+       << " duplicates=" << s.duplicates << " retried=" << s.retried << " dead=" << s.dead;
   for (size_t r = 0; r < s.per_route.size(); ++r) {
-    line << " route." << routes_->route_name(static_cast<uint32_t>(r)) << "=" << s.per_route[r];
+    line << " route." << table_->route_name(static_cast<uint32_t>(r)) << "=" << s.per_route[r];
   }
   logger_->info("{}", line.str());
 }

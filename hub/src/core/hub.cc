@@ -11,6 +11,8 @@
 #include "common/asio.h"
 #include "core/broker.h"
 #include "core/plugin_instance.h"
+#include "journal/journal.h"
+#include "journal/memory_journal.h"
 #include "router/route_table.h"
 
 namespace simpang::hub {
@@ -39,6 +41,25 @@ auto on_loop(boost::asio::io_context& io, Fn fn) -> decltype(fn()) {
 }
 
 bool is_source(const PluginInstance& instance) { return instance.kind() == SIMPANG_KIND_SOURCE; }
+
+StatusOr<std::unique_ptr<Journal>> open_journal(const Config& config, const RouteTable& table) {
+  const JournalSettings& settings = config.journal;
+  JournalOptions options;
+  options.file = settings.file;
+  options.sync = settings.sync_full ? JournalSync::kFull : JournalSync::kNormal;
+  options.retention = settings.retention;
+  options.dedup_window = settings.dedup_window;
+  options.max_events = settings.max_events;
+  options.verify_on_open = settings.verify_on_open;
+  std::vector<std::string> routes;
+  for (uint32_t r = 0; r < table.route_count(); ++r) {
+    routes.push_back(table.route_name(r));
+  }
+  if (settings.kind == JournalKind::kMemory) {
+    return make_memory_journal(options, table.destinations());
+  }
+  return Journal::open(options, table.destinations(), std::move(routes));
+}
 
 }  // namespace
 
@@ -80,17 +101,27 @@ int Hub::run(const RunOptions& options) {
     infos.push_back({plugin.name, plugin.plugin_kind != SIMPANG_KIND_SOURCE});
   }
 
+  auto journal = open_journal(config_, **routes);
+  if (!journal.ok()) {
+    logger->error("{}", journal.status().message());
+    return kExitStartFailed;
+  }
+
   ZmqContext zmq_context;
   boost::asio::io_context io;
   BrokerOptions broker_options;
   broker_options.heartbeat = settings.heartbeat;
   broker_options.summary_interval = settings.summary_interval;
   broker_options.max_batch = settings.max_batch;
-  broker_options.queue_limit = settings.queue_limit;
-  auto broker = std::make_unique<Broker>(io, zmq_context.handle, std::move(*routes),
-                                         std::move(infos), broker_options, logger);
+  broker_options.memory_limit = settings.queue_limit;
+  auto broker = std::make_unique<Broker>(io, zmq_context.handle, **journal, std::move(*routes),
+                                         config_.routes, std::move(infos), broker_options, logger);
+  (*journal)->start([&io, &broker](ReplayNotice notice) {
+    boost::asio::post(io, [&broker, notice = std::move(notice)] { broker->on_replay(notice); });
+  });
   if (auto status = broker->start({kInprocEndpoint, ipc_endpoint}); !status.ok()) {
     logger->error("{}", status.message());
+    (*journal)->stop();
     return kExitStartFailed;
   }
 
@@ -196,6 +227,8 @@ int Hub::run(const RunOptions& options) {
     signals.cancel();
     return 0;
   });
+  // Commits the last settlements; its completions still find the loop running.
+  (*journal)->stop();
   work.reset();
   io.stop();
   loop.join();

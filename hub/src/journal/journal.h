@@ -47,6 +47,9 @@ struct JournalOptions {
   // De-duplication window on (source, id): a publish of an event already journaled within this
   // window is acknowledged but not routed again. At most `retention`.
   std::chrono::milliseconds dedup_window{std::chrono::minutes(10)};
+  // The window is kept in memory, 40 bytes per event: at most this many recent events are
+  // remembered. Above that rate (here ~1,700 events/s for 10 minutes) the window is shorter.
+  uint32_t dedup_max_events = 1'000'000;
   // Bound on the journal: when more events than this are kept, acked ones are pruned early; when
   // pending ones alone exceed it, Journal::full() turns true and the broker holds publishers' acks.
   uint64_t max_events = 5'000'000;
@@ -54,6 +57,13 @@ struct JournalOptions {
   uint32_t max_commit_events = 4096;
   // Run PRAGMA quick_check when opening an existing file (recommended; O(file size)).
   bool verify_on_open = true;
+  // How often the writer prunes (retention, max_events) and reclaims file space, busy or idle; it
+  // also prunes after every few thousand appended events. 0: at every commit and idle wake-up
+  // (tests).
+  std::chrono::milliseconds maintenance_interval{std::chrono::seconds(2)};
+  // The clock for received times, the de-duplication window and retention. Empty: the system
+  // clock. Tests substitute one they can move.
+  std::function<std::chrono::system_clock::time_point()> clock;
 };
 
 // One destination of an event being appended.
@@ -84,15 +94,20 @@ struct AppendedEvent {
   std::vector<uint64_t> delivery_ids;          // deliveries.id, one per NewDelivery, same order
 };
 
+// StoredDelivery::route of a row whose route is not in this run's configuration (renamed or
+// removed since the row was written): the broker applies the destination's default policy.
+inline constexpr uint32_t kUnknownRoute = 0xffffffff;
+
 // A delivery row, as loaded for sending.
 struct StoredDelivery {
   uint64_t id = 0;                             // deliveries.id: increasing in insertion order
   uint64_t event_seq = 0;
   uint32_t destination = 0;
-  uint32_t route = 0;
+  uint32_t route = 0;                          // or kUnknownRoute
   uint32_t attempts = 0;                       // deliveries tried so far
   std::chrono::system_clock::time_point not_before{};  // earliest next attempt (retry backoff)
   std::shared_ptr<const std::string> body;
+  std::chrono::system_clock::time_point accepted_at{};  // when the event was journaled
 };
 
 // How a delivery was settled, to be recorded.
@@ -115,6 +130,22 @@ struct ReplayNotice {
   uint64_t deliveries = 0;
 };
 
+// Counters for metrics and tests. Monotonic since open() unless marked "now".
+struct JournalStats {
+  uint64_t commits = 0;         // transactions the writer committed
+  uint64_t appended = 0;        // events journaled (duplicates not included)
+  uint64_t duplicates = 0;      // events recognised as already journaled within dedup_window
+  uint64_t updates = 0;         // delivery updates applied (acked, retry, dead)
+  uint64_t pruned = 0;          // events deleted by retention or the max_events bound
+  uint64_t replayed = 0;        // deliveries added by replay requests
+  uint64_t failed_commits = 0;  // transactions rolled back on an error
+  uint64_t events = 0;          // now: rows in the events table
+  uint64_t pending_events = 0;  // now: events with at least one pending delivery
+};
+
+// OWNERSHIP: open() returns the only owner; destroying the journal stops it (as stop()) and
+// releases FILE.lock. Thread rules are given per method; callbacks run on the journal's writer
+// thread and must not block for long (they hold up the next group commit) nor throw.
 class Journal {
  public:
   using AppendDone = std::function<void(StatusOr<std::vector<AppendedEvent>>)>;
@@ -152,6 +183,9 @@ class Journal {
   // The cursors of an instance, as last written.
   virtual StatusOr<std::map<std::string, std::string>> load_cursors(
       const std::string& instance) = 0;
+
+  // Counters as of the last commit. Thread rule: any.
+  virtual JournalStats stats() const { return {}; }
 };
 
 }  // namespace simpang::hub

@@ -54,6 +54,8 @@ struct ReplaySpec {
   std::optional<uint64_t> from_seq;
 };
 
+// Thread rule: one thread at a time. OWNERSHIP: owns one connection to the file; takes FILE.lock
+// only while it carries out requests itself (no hub running), for the length of that transaction.
 class JournalAdmin {
  public:
   // Opens an existing journal file (never creates one). Errors say which file and why.

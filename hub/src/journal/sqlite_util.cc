@@ -88,8 +88,8 @@ Stmt& Stmt::bind_text(int index, std::string_view value) {
 
 Stmt& Stmt::bind_blob(int index, std::string_view value) {
   // A zero-length blob must still be a blob, not NULL: give SQLite a valid pointer.
-  sqlite3_bind_blob(stmt_, index, value.empty() ? "" : value.data(),
-                    static_cast<int>(value.size()), SQLITE_STATIC);
+  sqlite3_bind_blob(stmt_, index, value.empty() ? "" : value.data(), static_cast<int>(value.size()),
+                    SQLITE_STATIC);
   return *this;
 }
 
@@ -137,22 +137,23 @@ Status Stmt::run() {
 void Stmt::reset() {
   if (stmt_ != nullptr) {
     sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
   }
 }
 
 std::string_view Stmt::column_text(int column) const {
   const auto* text = sqlite3_column_text(stmt_, column);
   const int size = sqlite3_column_bytes(stmt_, column);
-  return text == nullptr ? std::string_view() : std::string_view(reinterpret_cast<const char*>(text),
-                                                                 static_cast<size_t>(size));
+  return text == nullptr
+             ? std::string_view()
+             : std::string_view(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
 }
 
 std::string_view Stmt::column_blob(int column) const {
   const void* blob = sqlite3_column_blob(stmt_, column);
   const int size = sqlite3_column_bytes(stmt_, column);
-  return blob == nullptr ? std::string_view()
-                         : std::string_view(static_cast<const char*>(blob), static_cast<size_t>(size));
+  return blob == nullptr
+             ? std::string_view()
+             : std::string_view(static_cast<const char*>(blob), static_cast<size_t>(size));
 }
 
 Transaction::~Transaction() {

@@ -103,9 +103,8 @@ class BenchSink : public simpang::sdk::Sink {
     std::error_code ec;
     std::filesystem::rename(temporary, target, ec);
     if (ec) {
-      ctx.log(simpang::sdk::LogLevel::kError,
-              "cannot rename " + temporary.string() + " to " + target.string() + ": " +
-                  ec.message());
+      ctx.log(simpang::sdk::LogLevel::kError, "cannot rename " + temporary.string() + " to " +
+                                                  target.string() + ": " + ec.message());
     }
   }
 

@@ -1,6 +1,7 @@
 // test-source: publishes `count` numbered events as fast as the hub lets it, and writes the
 // CloudEvents JSON of each one it emitted to `manifest`, so a test can compare what was sent with
-// what a sink received.
+// what a sink received. Its position is a connector cursor ("next"), stored by the hub with the
+// events: after a crash it resumes exactly after the last batch the hub made durable.
 //
 // config: count (required), payload_bytes (default 64), per_tick (default 100),
 //         type (default "test.event.created"), manifest (path, required), subjects (default 10)
@@ -29,13 +30,17 @@ class TestSource : public simpang::sdk::Source {
     if (manifest.empty()) {
       throw simpang::sdk::ConfigError("config.manifest: required");
     }
-    manifest_.open(manifest, std::ios::out | std::ios::trunc);
+    manifest_.open(manifest, std::ios::out | std::ios::app);
     if (!manifest_) {
       throw simpang::sdk::ConfigError("config.manifest: cannot open " + manifest);
     }
   }
 
   void on_start(Context& ctx) override {
+    if (auto next = ctx.cursor("next")) {
+      sent_ = std::stoll(*next);
+      ctx.log(simpang::sdk::LogLevel::kInfo, "resuming at event " + *next);
+    }
     ctx.every(std::chrono::milliseconds(1), [this, &ctx] { tick(ctx); });
   }
 
@@ -62,6 +67,7 @@ class TestSource : public simpang::sdk::Source {
       }
       ++sent_;
     }
+    ctx.set_cursor("next", std::to_string(sent_));
     if (sent_ == count_ && !reported_) {
       reported_ = true;
       manifest_.flush();

@@ -73,8 +73,7 @@ AttributeValue string_value(const std::string& v) {
   return a;
 }
 
-// ---- Exact rendering
-// ------------------------------------------------------------------------------
+// ---- Exact rendering ----------------------------------------------------------------------------
 
 TEST(CloudEventsJson, RendersFixedEventExactly) {
   Event e = minimal();
@@ -111,8 +110,7 @@ TEST(CloudEventsJson, BinaryDataIsBase64) {
   EXPECT_FALSE(j.contains("data"));
 }
 
-// ---- Round trips
-// -----------------------------------------------------------------------------------
+// ---- Round trips --------------------------------------------------------------------------------
 
 TEST(CloudEventsRoundTrip, Minimal) { expect_round_trip(minimal()); }
 
@@ -249,8 +247,7 @@ TEST(CloudEventsRoundTrip, SetJsonDataPayloads) {
   expect_round_trip(c);
 }
 
-// ---- Documented one-way mappings
-// --------------------------------------------------------------------
+// ---- Documented one-way mappings ----------------------------------------------------------------
 
 TEST(CloudEventsOneWay, StringLikeExtensionsComeBackAsStrings) {
   Event e = minimal();
@@ -300,6 +297,17 @@ TEST(CloudEventsOneWay, MultiLineJsonDataIsCompacted) {
   EXPECT_EQ(back->text_data(), R"({"b":1,"a":[1,2]})");  // same value, key order kept
 }
 
+TEST(CloudEventsOneWay, JsonDataWithByteOrderMarkIsReserialised) {
+  Event e = minimal();
+  e.set_data_content_type("application/json");
+  e.set_text_data("\xEF\xBB\xBF{\"a\":1}");
+  const std::string text = to_cloudevents_json(e);
+  ASSERT_TRUE(json::accept(text)) << text;
+  const StatusOr<Event> back = from_cloudevents_json(text);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->text_data(), R"({"a":1})");
+}
+
 TEST(CloudEventsOneWay, ReservedExtensionNamesAreNotWritten) {
   Event e = minimal();
   (*e.mutable_extensions())["id"] = string_value("hijack");
@@ -309,8 +317,7 @@ TEST(CloudEventsOneWay, ReservedExtensionNamesAreNotWritten) {
   EXPECT_FALSE(j.contains("data"));
 }
 
-// ---- The rule for embedding JSON data
-// -----------------------------------------------------------------
+// ---- The rule for embedding JSON data -----------------------------------------------------------
 
 TEST(CloudEventsDataRule, JsonTextUnderJsonContentTypeIsEmbeddedAsValue) {
   for (const char* content_type :
@@ -354,9 +361,10 @@ TEST(CloudEventsDataRule, InvalidJsonUnderJsonContentTypeIsAString) {
 TEST(CloudEventsDataRule, ReaderKeepsExactJsonText) {
   // Numbers beyond double precision and the sender's spelling survive, because the reader takes
   // the text of `data` as it was sent rather than re-serialising a parsed value.
-  const StatusOr<Event> e = from_cloudevents_json(
-      R"({"specversion":"1.0","id":"1","source":"s","type":"t","datacontenttype":"application/json",)"
-      R"("data" : {"big":123456789012345678901234567890,"f":1.50} })");
+  const StatusOr<Event> e =
+      from_cloudevents_json(R"({"specversion":"1.0","id":"1","source":"s","type":"t",)"
+                            R"("datacontenttype":"application/json",)"
+                            R"("data" : {"big":123456789012345678901234567890,"f":1.50} })");
   ASSERT_TRUE(e.ok()) << e.status().message();
   EXPECT_EQ(e->text_data(), R"({"big":123456789012345678901234567890,"f":1.50})");
 }
@@ -372,8 +380,7 @@ TEST(CloudEventsDataRule, ReaderWithoutContentTypeTakesStringAsTextAndValueAsJso
   EXPECT_EQ(o->text_data(), "[1]");
 }
 
-// ---- Reading what other producers send
-// ----------------------------------------------------------------
+// ---- Reading what other producers send ----------------------------------------------------------
 
 TEST(CloudEventsRead, TimeOffsetsAndLowerCase) {
   const auto time_of = [](const std::string& time) {
@@ -412,8 +419,7 @@ TEST(CloudEventsRead, NullAttributesAreAbsent) {
       *e, *from_cloudevents_json(R"({"specversion":"1.0","id":"1","source":"s","type":"t"})")));
 }
 
-// ---- One test per kind of error; each message names the attribute
-// ---------------------------------
+// ---- One test per kind of error; each message names the attribute -------------------------------
 
 TEST(CloudEventsErrors, MissingId) {
   const std::string msg = parse_error(R"({"specversion":"1.0","source":"s","type":"t"})");
@@ -523,8 +529,7 @@ TEST(CloudEventsErrors, DuplicateAttribute) {
   EXPECT_NE(escaped.find("attribute 'id'"), std::string::npos) << escaped;
 }
 
-// ---- set_json_data / get_json_data
-// ------------------------------------------------------------------
+// ---- set_json_data / get_json_data --------------------------------------------------------------
 
 TEST(JsonData, SetsContentTypeSchemaAndProtobufJsonMapping) {
   simpang::talent::v1::Completion c;

@@ -181,8 +181,7 @@ TEST(CredentialFor, OverASimulatedRunOneCredentialPerCertifiedPass) {
   EXPECT_EQ(credentials, certified_passes);
 }
 
-// ---- The plugin class
-// ----------------------------------------------------------------------------
+// ---- The plugin class ---------------------------------------------------------------------------
 
 TEST(CredentialTransform, EmitsThenAcks) {
   FakeContext ctx(json::object(), "creds");

@@ -192,7 +192,8 @@ TEST(SimProgramme, KeepsACursorAndResumesFromIt) {
     (void)model.next();
   }
   for (const auto& e : second.emitted) {
-    EXPECT_EQ(simpang::sdk::to_cloudevents_json(e), simpang::sdk::to_cloudevents_json(model.next()));
+    EXPECT_EQ(simpang::sdk::to_cloudevents_json(e),
+              simpang::sdk::to_cloudevents_json(model.next()));
   }
   EXPECT_EQ(second.emitted.front().id(), "sim-42-31");
   EXPECT_TRUE(plugin.finished());

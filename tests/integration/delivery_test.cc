@@ -1,0 +1,255 @@
+// The delivery contract under attack: the real hub process with its SQLite journal, killed with
+// SIGKILL mid-stream, a sink that fails at random, one that rejects everything, one that is stuck,
+// ordering under failures, and a damaged journal file.
+#include <signal.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "test_support.h"
+
+namespace simpang::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class Delivery : public ::testing::Test {
+ protected:
+  std::string hub_section() const {
+    return "hub:\n  state_dir: " + (dir_ / "state").string() +
+           "\n  summary_interval: 1s\n  heartbeat: 200ms\n";
+  }
+  std::string source(int count, int per_tick = 200) const {
+    return "  - name: source\n    plugin: test-source\n    config: {count: " +
+           std::to_string(count) + ", per_tick: " + std::to_string(per_tick) +
+           ", subjects: 20, manifest: " + (dir_ / "manifest.jsonl").string() + "}\n";
+  }
+  std::filesystem::path out(const std::string& sink) const { return dir_ / (sink + ".jsonl"); }
+
+  std::unique_ptr<Process> start_hub(const std::string& yaml) {
+    write_file(dir_ / "hub.yaml", yaml);
+    return std::make_unique<Process>(
+        std::vector<std::string>{simpang_binary().string(), "run", (dir_ / "hub.yaml").string()},
+        dir_ / "hub.log");
+  }
+
+  // Stops the hub with SIGTERM and expects a clean exit.
+  void stop_hub(Process& hub) {
+    hub.signal(SIGTERM);
+    auto status = hub.wait(seconds(60));
+    ASSERT_TRUE(status.has_value()) << "hub did not stop after SIGTERM";
+    EXPECT_EQ(*status, 0) << read_file(dir_ / "hub.log");
+  }
+
+  // The ids in a sink's output, with how often each arrived.
+  std::map<std::string, int> ids_in(const std::filesystem::path& file) const {
+    std::map<std::string, int> ids;
+    for (const auto& line : read_lines(file)) {
+      ids[nlohmann::json::parse(line)["id"].get<std::string>()]++;
+    }
+    return ids;
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(Delivery, EveryAcknowledgedEventSurvivesRepeatedSigkillOfTheHub) {
+  constexpr int kCount = 100000;
+  const std::string yaml = hub_section() + "plugins:\n" + source(kCount, 500) +
+                           "  - name: sink\n    plugin: sink-jsonl\n    config: {path: " +
+                           out("sink").string() + "}\nroutes:\n  - name: all\n    from: [source]\n"
+                           "    to: [sink]\n";
+  std::mt19937 random(20261129);
+  for (int kill = 0; kill < 5; ++kill) {
+    const size_t before = count_lines(out("sink"));
+    auto hub = start_hub(yaml);
+    // Kill at a random point of the stream: after a random number of further deliveries.
+    const size_t target = before + std::uniform_int_distribution<size_t>(500, 15000)(random);
+    ASSERT_TRUE(wait_for([&] { return count_lines(out("sink")) >= target; }, seconds(120)))
+        << "run " << kill << " stalled at " << count_lines(out("sink")) << "\n"
+        << read_file(dir_ / "hub.log");
+    hub->signal(SIGKILL);
+    ASSERT_EQ(hub->wait(seconds(30)), 128 + SIGKILL);
+  }
+  // A last, undisturbed run: the source resumes from its stored cursor, the journal redelivers
+  // what the sink had not acknowledged.
+  auto hub = start_hub(yaml);
+  std::map<std::string, int> ids;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        if (count_lines(out("sink")) < kCount) {
+          return false;
+        }
+        ids = ids_in(out("sink"));
+        return ids.size() >= static_cast<size_t>(kCount);
+      },
+      seconds(180)))
+      << "only " << ids_in(out("sink")).size() << " distinct events arrived\n"
+      << read_file(dir_ / "hub.log");
+  stop_hub(*hub);
+
+  ids = ids_in(out("sink"));
+  ASSERT_EQ(ids.size(), static_cast<size_t>(kCount));
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_EQ(ids.count("source-" + std::to_string(i)), 1u) << "event source-" << i << " lost";
+  }
+  size_t duplicates = 0;
+  for (const auto& [id, times] : ids) {
+    duplicates += times - 1;
+  }
+  std::cout << "[ crash    ] " << kCount << " events, 5 SIGKILLs of the hub: all arrived, "
+            << duplicates << " duplicates" << std::endl;
+}
+
+TEST_F(Delivery, ASinkFailingThirtyPercentStillGetsEveryEvent) {
+  constexpr int kCount = 5000;
+  auto hub = start_hub(hub_section() + "plugins:\n" + source(kCount) +
+                       "  - name: flaky\n    plugin: test-sink\n    config: {fail_rate: 0.3, path: " +
+                       out("flaky").string() +
+                       "}\nroutes:\n  - name: all\n    from: [source]\n    to: [flaky]\n"
+                       "    retry: {max_attempts: 100, initial_backoff: 1ms, max_backoff: 20ms}\n");
+  ASSERT_TRUE(wait_for([&] { return count_lines(out("flaky")) >= kCount; }, seconds(120)))
+      << read_file(dir_ / "hub.log");
+  stop_hub(*hub);
+  const auto ids = ids_in(out("flaky"));
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kCount));
+  // The summary line counts the retries: about 0.3/0.7 of the events needed at least one.
+  const std::string log = read_file(dir_ / "hub.log");
+  const auto at = log.rfind("retried=");
+  ASSERT_NE(at, std::string::npos) << log;
+  const long retried = std::stol(log.substr(at + 8));
+  std::cout << "[ flaky    ] " << kCount << " events through a 30%-failing sink, " << retried
+            << " retries" << std::endl;
+  EXPECT_GT(retried, kCount / 5);
+  EXPECT_LT(retried, kCount);
+}
+
+TEST_F(Delivery, SubjectOrderingHoldsUnderRandomFailures) {
+  constexpr int kCount = 3000;
+  auto hub = start_hub(hub_section() + "plugins:\n" + source(kCount) +
+                       "  - name: flaky\n    plugin: test-sink\n    config: {fail_rate: 0.3, path: " +
+                       out("flaky").string() +
+                       "}\nroutes:\n  - name: all\n    from: [source]\n    to: [flaky]\n"
+                       "    ordering: subject\n"
+                       "    retry: {max_attempts: 100, initial_backoff: 1ms, max_backoff: 10ms}\n");
+  ASSERT_TRUE(wait_for([&] { return count_lines(out("flaky")) >= kCount; }, seconds(120)))
+      << read_file(dir_ / "hub.log");
+  stop_hub(*hub);
+  std::map<std::string, int64_t> last_seq;
+  size_t lines = 0;
+  for (const auto& line : read_lines(out("flaky"))) {
+    auto event = nlohmann::json::parse(line);
+    const std::string subject = event["subject"];
+    const int64_t seq = event["seq"];
+    auto [it, first] = last_seq.try_emplace(subject, seq);
+    if (!first) {
+      ASSERT_GT(seq, it->second) << "subject " << subject << " out of order";
+      it->second = seq;
+    }
+    ++lines;
+  }
+  EXPECT_EQ(lines, static_cast<size_t>(kCount));
+  EXPECT_EQ(last_seq.size(), 20u);
+}
+
+TEST_F(Delivery, AStuckSinkHoldsOnlyItsOwnBacklog) {
+  constexpr int kCount = 20000;
+  auto hub = start_hub(hub_section() + "  queue_limit: 1000\nplugins:\n" + source(kCount) +
+                       "  - name: healthy\n    plugin: sink-jsonl\n    config: {path: " +
+                       out("healthy").string() +
+                       "}\n  - name: stuck\n    plugin: test-sink\n    stop_timeout: 1s\n"
+                       "    config: {delay_ms: 3600000, path: " + out("stuck").string() +
+                       "}\nroutes:\n  - name: all\n    from: [source]\n    to: [healthy, stuck]\n");
+  // The healthy sink gets everything although its neighbour has taken nothing: the stuck one's
+  // backlog waits in the journal, beyond its 1000 in memory, and publishers are not held back.
+  ASSERT_TRUE(wait_for([&] { return count_lines(out("healthy")) >= kCount; }, seconds(120)))
+      << read_file(dir_ / "hub.log");
+  EXPECT_EQ(ids_in(out("healthy")).size(), static_cast<size_t>(kCount));
+  EXPECT_EQ(count_lines(out("stuck")), 0u);
+  hub->signal(SIGKILL);
+  hub->wait(seconds(30));
+}
+
+TEST_F(Delivery, RejectedEventsWaitInTheDeadLetterQueueUntilReplayed) {
+  constexpr int kCount = 200;
+  const auto marker = dir_ / "sink-is-broken";
+  write_file(marker, "remove me to fix the sink\n");
+  const auto config = (dir_ / "hub.yaml").string();
+  auto hub = start_hub(hub_section() + "plugins:\n" + source(kCount) +
+                       "  - name: picky\n    plugin: test-sink\n    config: {reject_while: " +
+                       marker.string() + ", path: " + out("picky").string() +
+                       "}\nroutes:\n  - name: all\n    from: [source]\n    to: [picky]\n");
+  const auto simpang = simpang_binary().string();
+  // Every event is rejected and dead-lettered with the sink's reason.
+  CommandResult listed;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        listed = run_command({simpang, "dlq", "list", config, "--limit", "1000"}, seconds(30));
+        return listed.status == 0 &&
+               std::count(listed.output.begin(), listed.output.end(), '\n') >= 2 * kCount + 1;
+      },
+      seconds(60)))
+      << listed.output << read_file(dir_ / "hub.log");
+  EXPECT_NE(listed.output.find("rejects everything while"), std::string::npos) << listed.output;
+  EXPECT_NE(listed.output.find("source-199"), std::string::npos) << listed.output;
+  EXPECT_EQ(count_lines(out("picky")), 0u);
+
+  auto shown = run_command({simpang, "dlq", "show", config, "1"}, seconds(30));
+  EXPECT_EQ(shown.status, 0) << shown.output;
+  EXPECT_NE(shown.output.find("\"id\":\"source-"), std::string::npos) << shown.output;
+
+  // Fix the sink, replay everything: all of it arrives and the queue is empty.
+  std::filesystem::remove(marker);
+  auto replayed = run_command({simpang, "dlq", "replay", config, "--all"}, seconds(60));
+  ASSERT_EQ(replayed.status, 0) << replayed.output << read_file(dir_ / "hub.log");
+  EXPECT_NE(replayed.output.find("replayed 200 dead letters"), std::string::npos)
+      << replayed.output;
+  ASSERT_TRUE(wait_for([&] { return count_lines(out("picky")) >= kCount; }, seconds(60)))
+      << read_file(dir_ / "hub.log");
+  EXPECT_EQ(ids_in(out("picky")).size(), static_cast<size_t>(kCount));
+  auto empty = run_command({simpang, "dlq", "list", config}, seconds(30));
+  EXPECT_NE(empty.output.find("the dead-letter queue is empty"), std::string::npos)
+      << empty.output;
+
+  // History can be delivered again to a destination that needs the past.
+  auto history = run_command({simpang, "replay", config, "--to", "picky", "--from-seq", "1"},
+                             seconds(60));
+  ASSERT_EQ(history.status, 0) << history.output;
+  ASSERT_TRUE(wait_for([&] { return count_lines(out("picky")) >= 2 * kCount; }, seconds(60)))
+      << read_file(dir_ / "hub.log");
+  stop_hub(*hub);
+}
+
+TEST_F(Delivery, TheHubRefusesADamagedJournal) {
+  const std::string yaml = hub_section() + "plugins:\n" + source(100) +
+                           "  - name: sink\n    plugin: sink-jsonl\n    config: {path: " +
+                           out("sink").string() + "}\nroutes:\n  - name: all\n    from: [source]\n"
+                           "    to: [sink]\n";
+  {
+    auto hub = start_hub(yaml);
+    ASSERT_TRUE(wait_for([&] { return count_lines(out("sink")) >= 100; }, seconds(60)));
+    stop_hub(*hub);
+  }
+  // Truncate the journal to half: SQLite's header survives, its pages do not.
+  const auto journal = dir_ / "state" / "journal.db";
+  ASSERT_TRUE(std::filesystem::exists(journal));
+  std::filesystem::resize_file(journal, std::filesystem::file_size(journal) / 2);
+  std::filesystem::remove(dir_ / "hub.log");
+  auto hub = start_hub(yaml);
+  auto status = hub->wait(seconds(30));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 1);
+  const std::string log = read_file(dir_ / "hub.log");
+  EXPECT_NE(log.find(journal.string()), std::string::npos) << log;
+  EXPECT_NE(log.find("recover"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace simpang::testing
