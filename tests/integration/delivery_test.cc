@@ -71,7 +71,7 @@ TEST_F(Delivery, EveryAcknowledgedEventSurvivesRepeatedSigkillOfTheHub) {
     const size_t before = count_lines(out("sink"));
     auto hub = start_hub(yaml);
     // Kill at a random point of the stream: after a random number of further deliveries.
-    const size_t target = before + std::uniform_int_distribution<size_t>(500, 15000)(random);
+    const size_t target = before + std::uniform_int_distribution<size_t>(2000, 18000)(random);
     ASSERT_TRUE(wait_for([&] { return count_lines(out("sink")) >= target; }, seconds(120)))
         << "run " << kill << " stalled at " << count_lines(out("sink")) << "\n"
         << read_file(dir_ / "hub.log");

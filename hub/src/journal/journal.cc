@@ -161,10 +161,11 @@ int64_t query_or_zero(Stmt& stmt) {
 
 // Thread rules: append(), update(), full() and stats() from any thread; load_pending() and
 // load_cursors() from any thread (serialised on the reader connection); start() and stop() from
-// the owner. Three threads of its own: the writer (the write connection, the queue's consumer,
-// every callback), the checkpointer (its own connection), and whoever calls the read methods.
-// OWNERSHIP: owns its connections, threads and FILE.lock; the callbacks it is given are called,
-// never stored beyond stop().
+// the owner, never from a callback (stop() joins the thread the callbacks run on). Three threads of
+// its own: the writer (the write connection, the queue's consumer, every callback), the
+// checkpointer (its own connection), and whoever calls the read methods. OWNERSHIP: owns its
+// connections, threads and FILE.lock; the callbacks it is given are called, never stored beyond
+// stop().
 class JournalImpl final : public Journal {
  public:
   JournalImpl(JournalOptions options, std::unique_ptr<FileLock> lock)
