@@ -13,6 +13,7 @@
 #include "cli/journal_commands.h"
 #include "config/config.h"
 #include "core/hub.h"
+#include "core/plugin_host.h"
 #include "simpang/version.h"
 
 namespace {
@@ -108,6 +109,21 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "Print versions: Simpang, plugin ABI, wire protocol");
 
+  // Spawned by the hub for `isolation: process`; not meant to be run by hand.
+  auto* host = app.add_subcommand("plugin-host", "Run one plugin instance for a hub (internal)");
+  simpang::hub::PluginHostOptions host_options;
+  int64_t heartbeat_ms = 1000;
+  int64_t stop_timeout_ms = 5000;
+  host->add_option("--library", host_options.library, "Plugin library")->required();
+  host->add_option("--instance", host_options.instance, "Instance name")->required();
+  host->add_option("--endpoint", host_options.endpoint, "The hub's endpoint")->required();
+  host->add_option("--state-dir", host_options.state_dir, "Instance state directory")->required();
+  host->add_option("--config-file", host_options.config_file, "Instance config JSON")->required();
+  host->add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval");
+  host->add_option("--stop-timeout-ms", stop_timeout_ms, "Stop grace period");
+  host->add_option("--log-level", host_options.log_level, "Log level");
+  host->group("");  // hidden from --help
+
   // Operator commands read the configuration only to find the journal: plugins are not opened.
   auto run_journal_command = simpang::hub::add_journal_commands(
       app, [](const std::string& file) { return load(file, /*inspect_plugins=*/false); });
@@ -119,6 +135,12 @@ int main(int argc, char** argv) {
   }
   if (check->parsed()) {
     return check_command(check_file);
+  }
+  if (host->parsed()) {
+    setup_logging(host_options.log_level);
+    host_options.heartbeat = std::chrono::milliseconds(heartbeat_ms);
+    host_options.stop_timeout = std::chrono::milliseconds(stop_timeout_ms);
+    return simpang::hub::run_plugin_host(host_options);
   }
   if (int status = run_journal_command(); status >= 0) {
     return status;

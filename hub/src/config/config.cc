@@ -100,8 +100,11 @@ const std::vector<std::string> kRetryKeys = {"max_attempts", "initial_backoff", 
 const std::vector<std::string> kHubKeys = {"state_dir",   "log_level",     "summary_interval",
                                            "heartbeat",   "drain_timeout", "max_batch",
                                            "queue_limit", "plugin_dirs"};
-const std::vector<std::string> kPluginKeys = {"name",      "plugin",       "isolation",
-                                              "transport", "stop_timeout", "config"};
+const std::vector<std::string> kPluginKeys = {"name",         "plugin",        "isolation",
+                                              "transport",    "stop_timeout",  "start_timeout",
+                                              "restart",      "config"};
+const std::vector<std::string> kRestartKeys = {"initial_backoff", "max_backoff", "max_failures",
+                                               "window"};
 const std::vector<std::string> kRouteKeys = {"name", "from", "match", "to", "retry", "ordering"};
 const std::vector<std::string> kMatchKeys = {"type", "subject_prefix", "extensions"};
 const std::vector<std::string> kLogLevels = {"trace", "debug",    "info", "warn",
@@ -264,6 +267,9 @@ class Loader {
   void load_routes(const Entry* entry);
   void load_route(const YAML::Node& item, size_t index);
   void load_journal(const Entry* entry);
+  void load_restart(const Entry& entry, const std::string& owner, RestartPolicy& restart);
+  // True when `library` is in one of LoadOptions::default_plugin_dirs (shipped with the hub).
+  bool is_bundled(const std::filesystem::path& library) const;
   void load_retry(const Entry& entry, const std::string& owner, RetryPolicy& retry);
   std::optional<bool> get_bool(const Entry& entry, const std::string& what);
   // Reads a string that must be one of `choices`; reports it otherwise.
@@ -693,6 +699,50 @@ void Loader::load_journal(const Entry* entry) {
   }
 }
 
+bool Loader::is_bundled(const std::filesystem::path& library) const {
+  for (const auto& dir : options_.default_plugin_dirs) {
+    std::error_code ec;
+    if (std::filesystem::equivalent(library.parent_path(), dir, ec)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void Loader::load_restart(const Entry& entry, const std::string& owner, RestartPolicy& restart) {
+  if (entry.value.IsNull()) {
+    return;
+  }
+  if (!entry.value.IsMap()) {
+    error(entry.value.Mark(), "'restart' of " + owner +
+                                  " must be a mapping (initial_backoff, max_backoff, "
+                                  "max_failures, window); found " +
+                                  describe(entry.value));
+    return;
+  }
+  auto entries = read_map(entry.value, "'restart' of " + owner, &kRestartKeys);
+  if (const Entry* e = find(entries, "initial_backoff")) {
+    if (auto d = get_duration(*e, "'restart.initial_backoff' of " + owner, true)) {
+      restart.initial_backoff = *d;
+    }
+  }
+  if (const Entry* e = find(entries, "max_backoff")) {
+    if (auto d = get_duration(*e, "'restart.max_backoff' of " + owner, true)) {
+      restart.max_backoff = *d;
+    }
+  }
+  if (const Entry* e = find(entries, "max_failures")) {
+    if (auto v = get_uint(*e, "'restart.max_failures' of " + owner, 1, 1000000)) {
+      restart.max_failures = static_cast<uint32_t>(*v);
+    }
+  }
+  if (const Entry* e = find(entries, "window")) {
+    if (auto d = get_duration(*e, "'restart.window' of " + owner, false)) {
+      restart.window = *d;
+    }
+  }
+}
+
 void Loader::load_retry(const Entry& entry, const std::string& owner, RetryPolicy& retry) {
   if (entry.value.IsNull()) {
     return;
@@ -800,6 +850,9 @@ void Loader::load_plugin(const YAML::Node& item, size_t index) {
     plugin.plugin = *text;
     if (auto library = find_library(*text, e->value.Mark())) {
       plugin.library = *library;
+      // The hub's own plugins run on threads; anyone else's in a process of its own, so that
+      // its bugs cannot take the hub down. `isolation:` overrides either.
+      plugin.isolation = is_bundled(*library) ? Isolation::kThread : Isolation::kProcess;
       if (options_.inspect_plugins) {
         if (const PluginLibrary* lib = inspect(*library, e->value.Mark())) {
           plugin.plugin_name = lib->api().name;
@@ -821,7 +874,7 @@ void Loader::load_plugin(const YAML::Node& item, size_t index) {
       if (*s == "thread") {
         plugin.isolation = Isolation::kThread;
       } else if (*s == "process") {
-        error(e->value.Mark(), "isolation: process is not available yet; use thread");
+        plugin.isolation = Isolation::kProcess;
       } else {
         error(e->value.Mark(), "'isolation' of " + owner +
                                    " must be 'thread' or 'process'; found '" + *s + "'" +
@@ -845,6 +898,23 @@ void Loader::load_plugin(const YAML::Node& item, size_t index) {
     if (auto d = get_duration(*e, "'stop_timeout' of " + owner, false)) {
       plugin.stop_timeout = *d;
     }
+  }
+  if (const Entry* e = find(entries, "start_timeout")) {
+    if (auto d = get_duration(*e, "'start_timeout' of " + owner, false)) {
+      plugin.start_timeout = *d;
+    }
+  }
+  if (const Entry* e = find(entries, "restart")) {
+    load_restart(*e, owner, plugin.restart);
+  }
+  if (plugin.isolation == Isolation::kProcess) {
+    const Entry* transport = find(entries, "transport");
+    if (transport != nullptr && plugin.transport == PluginTransport::kInproc) {
+      error(transport->value.Mark(), owner +
+                                         " runs in its own process (isolation: process), which "
+                                         "cannot reach inproc://; use transport: ipc");
+    }
+    plugin.transport = PluginTransport::kIpc;
   }
   if (const Entry* e = find(entries, "config")) {
     if (e->value.IsMap()) {

@@ -36,7 +36,15 @@ struct Diagnostic {
 
 enum class Isolation {
   kThread,   // on a thread inside the hub process
-  kProcess,  // in a supervised plugin-host child process (not yet available: `check` rejects it)
+  kProcess,  // in a supervised `simpang plugin-host` child process, connected over ipc://
+};
+
+// How the hub restarts a process-isolated instance that crashed or hung.
+struct RestartPolicy {
+  std::chrono::milliseconds initial_backoff{500};  // wait before the first restart; doubles
+  std::chrono::milliseconds max_backoff{30000};
+  uint32_t max_failures = 5;                       // this many failures within `window`...
+  std::chrono::milliseconds window{60000};         // ...and the instance is marked failed
 };
 
 enum class PluginTransport {
@@ -51,10 +59,13 @@ struct PluginInstanceConfig {
   std::filesystem::path library;      // resolved absolute path of the .so
   std::string plugin_name;            // the name the library reports (simpang_plugin_api::name)
   uint32_t plugin_kind = 0;           // simpang_plugin_kind the library reports
+  // Default: thread for the plugins shipped with the hub, process for any other library.
   Isolation isolation = Isolation::kThread;
   PluginTransport transport = PluginTransport::kInproc;
   std::string config_json = "{}";     // the instance's `config:` mapping converted to JSON
   std::chrono::milliseconds stop_timeout{5000};
+  std::chrono::milliseconds start_timeout{10000};  // process: time to say hello after spawning
+  RestartPolicy restart;                           // process isolation only
   SourceLocation where;               // where the entry starts, for later messages
 };
 

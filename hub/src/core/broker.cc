@@ -300,6 +300,9 @@ void Broker::welcome(const std::string& identity, uint64_t session,
     destinations_[peer.destination].credit = 0;
   }
   send(identity, frame);
+  if (on_connected_) {
+    on_connected_(peer.instance);
+  }
 }
 
 void Broker::forget_peer(const std::string& identity, const char* why) {
@@ -334,7 +337,12 @@ void Broker::forget_peer(const std::string& identity, const char* why) {
   }
   // Acks held for this peer are moot: it resends those batches after it says hello again.
   std::erase_if(held_acks_, [&](const auto& held) { return held.first == identity; });
+  const std::string instance = it->second.instance;
   peers_.erase(it);
+  if (on_lost_ && std::string_view(why) != "said goodbye" &&
+      std::string_view(why) != "said hello again") {
+    on_lost_(instance, std::string("it ") + why);
+  }
 }
 
 // ---- Publishing ---------------------------------------------------------------------------------
@@ -756,6 +764,12 @@ void Broker::on_loaded(uint32_t index, uint64_t spilled_upto, uint64_t generatio
   }
   arm_retry_timer(destination);
   dispatch(destination);  // also pages again if still behind
+}
+
+void Broker::set_peer_observer(std::function<void(const std::string&)> connected,
+                               std::function<void(const std::string&, const std::string&)> lost) {
+  on_connected_ = std::move(connected);
+  on_lost_ = std::move(lost);
 }
 
 void Broker::on_replay(const ReplayNotice& notice) {

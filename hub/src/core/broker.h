@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -80,6 +81,10 @@ class Broker {
   void stop();
   // The journal carried out a replay for these destinations: load what it added.
   void on_replay(const ReplayNotice& notice);
+  // Tells `connected` when an instance has been welcomed and `lost` when one disconnects without
+  // saying goodbye or goes silent (with why), so a supervisor can restart it.
+  void set_peer_observer(std::function<void(const std::string&)> connected,
+                         std::function<void(const std::string&, const std::string&)> lost);
 
   BrokerStats stats() const;
   // Deliveries owed to connected consumers and not yet settled, plus publishes not yet durable:
@@ -197,6 +202,8 @@ class Broker {
   BrokerStats stats_;
   std::minstd_rand jitter_{std::random_device{}()};
   std::unordered_map<std::string, uint64_t> unrouted_types_;   // to log each new type once
+  std::function<void(const std::string&)> on_connected_;
+  std::function<void(const std::string&, const std::string&)> on_lost_;
 
   // Reused per message, to avoid allocating on the hot path.
   simpang::v1::wire::Frame in_frame_;

@@ -11,6 +11,7 @@
 #include "common/asio.h"
 #include "core/broker.h"
 #include "core/plugin_instance.h"
+#include "core/process_supervisor.h"
 #include "journal/journal.h"
 #include "journal/memory_journal.h"
 #include "router/route_table.h"
@@ -39,8 +40,6 @@ auto on_loop(boost::asio::io_context& io, Fn fn) -> decltype(fn()) {
   boost::asio::post(io, [&task] { task(); });
   return result.get();
 }
-
-bool is_source(const PluginInstance& instance) { return instance.kind() == SIMPANG_KIND_SOURCE; }
 
 StatusOr<std::unique_ptr<Journal>> open_journal(const Config& config, const RouteTable& table) {
   const JournalSettings& settings = config.journal;
@@ -133,6 +132,16 @@ int Hub::run(const RunOptions& options) {
       request_stop();
     }
   });
+  // Process-isolated instances run as `simpang plugin-host` children of this executable.
+  std::error_code exe_error;
+  const auto executable = std::filesystem::read_symlink("/proc/self/exe", exe_error);
+  ProcessSupervisor supervisor(io, logger, executable, ipc_endpoint, settings.heartbeat,
+                               std::string(spdlog::level::to_string_view(logger->level()).data()));
+  broker->set_peer_observer(
+      [&supervisor](const std::string& instance) { supervisor.on_connected(instance); },
+      [&supervisor](const std::string& instance, const std::string& why) {
+        supervisor.on_lost(instance, why);
+      });
   auto work = boost::asio::make_work_guard(io);
   std::thread loop([&io] { io.run(); });
 
@@ -140,8 +149,19 @@ int Hub::run(const RunOptions& options) {
   // config stops the hub before any event flows.
   std::map<std::filesystem::path, std::shared_ptr<PluginLibrary>> libraries;
   std::vector<std::unique_ptr<PluginInstance>> instances;
+  std::map<std::string, simpang_plugin_kind> process_kinds;  // process-isolated, by name
   bool started = true;
   for (const auto& plugin : config_.plugins) {
+    if (plugin.isolation == Isolation::kProcess) {
+      const auto state_dir = settings.state_dir / "instances" / plugin.name;
+      std::filesystem::create_directories(state_dir, ec);
+      process_kinds[plugin.name] = static_cast<simpang_plugin_kind>(plugin.plugin_kind);
+      on_loop(io, [&] {
+        supervisor.add(plugin, state_dir);
+        return 0;
+      });
+      continue;
+    }
     auto& library = libraries[plugin.library];
     if (!library) {
       auto opened = PluginLibrary::open(plugin.library);
@@ -166,8 +186,9 @@ int Hub::run(const RunOptions& options) {
     instances.push_back(std::move(instance));
   }
   // Consumers first, so the first events find their destinations ready.
-  std::stable_partition(instances.begin(), instances.end(),
-                        [](const auto& instance) { return !is_source(*instance); });
+  std::stable_partition(instances.begin(), instances.end(), [](const auto& instance) {
+    return instance->kind() != SIMPANG_KIND_SOURCE;
+  });
   for (auto& instance : instances) {
     if (!started) {
       break;
@@ -179,7 +200,13 @@ int Hub::run(const RunOptions& options) {
   }
 
   if (started) {
-    logger->info("running {} plugin instances, {} routes; state in {}", instances.size(),
+    on_loop(io, [&] {
+      supervisor.start();
+      return 0;
+    });
+    logger->info("running {} plugin instances ({} in processes of their own), {} routes; state "
+                 "in {}",
+                 instances.size() + process_kinds.size(), process_kinds.size(),
                  config_.routes.size(), settings.state_dir.string());
     if (options.duration) {
       if (stop_requested.wait_for(*options.duration) == std::future_status::timeout) {
@@ -205,24 +232,39 @@ int Hub::run(const RunOptions& options) {
       std::this_thread::sleep_for(milliseconds(10));  // shutdown only; polls the loop's count
     }
   };
-  auto stop_where = [&](auto predicate) {
+  auto stop_kind = [&](simpang_plugin_kind kind) {
+    std::vector<std::string> children;
+    for (const auto& [name, child_kind] : process_kinds) {
+      if (child_kind == kind) {
+        children.push_back(name);
+      }
+    }
+    std::promise<void> children_stopped;
+    on_loop(io, [&] {
+      supervisor.stop(children, [&children_stopped] { children_stopped.set_value(); });
+      return 0;
+    });
     for (auto& instance : instances) {
-      if (predicate(*instance)) {
+      if (instance->kind() == kind) {
         if (auto status = instance->stop(); !status.ok()) {
           logger->error("{}", status.message());
           clean = false;
         }
       }
     }
+    children_stopped.get_future().wait();
   };
-  stop_where([](const PluginInstance& i) { return is_source(i); });
+  stop_kind(SIMPANG_KIND_SOURCE);
   drain();
-  stop_where([](const PluginInstance& i) { return i.kind() == SIMPANG_KIND_TRANSFORM; });
+  stop_kind(SIMPANG_KIND_TRANSFORM);
   drain();
-  stop_where([](const PluginInstance& i) { return i.kind() == SIMPANG_KIND_SINK; });
+  stop_kind(SIMPANG_KIND_SINK);
 
   on_loop(io, [&] {
     broker->log_summary();
+    for (const auto& [name, why] : supervisor.failed()) {
+      logger->error("instance={} is marked failed: {}", name, why);
+    }
     broker->stop();
     signals.cancel();
     return 0;
