@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <vector>
 #include <map>
 #include <random>
 #include <set>
@@ -106,6 +107,71 @@ TEST_F(Delivery, EveryAcknowledgedEventSurvivesRepeatedSigkillOfTheHub) {
   }
   std::cout << "[ crash    ] " << kCount << " events, 5 SIGKILLs of the hub: all arrived, "
             << duplicates << " duplicates" << std::endl;
+}
+
+// The pids of processes whose command line contains `needle`.
+std::vector<pid_t> pids_with(const std::string& needle) {
+  std::vector<pid_t> pids;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    std::string cmdline = read_file(entry.path() / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(needle) != std::string::npos) {
+      pids.push_back(std::stoi(name));
+    }
+  }
+  return pids;
+}
+
+TEST_F(Delivery, EveryEventSurvivesRepeatedSigkillOfTheSinksProcess) {
+  constexpr int kCount = 100000;
+  auto hub = start_hub(hub_section() + "plugins:\n" + source(kCount, 100) +
+                       "  - name: sink\n    plugin: sink-jsonl\n    isolation: process\n"
+                       "    restart: {initial_backoff: 10ms, max_failures: 100}\n"
+                       "    config: {path: " + out("sink").string() +
+                       "}\nroutes:\n  - name: all\n    from: [source]\n    to: [sink]\n");
+  const std::string sink_process = "--state-dir " + (dir_ / "state" / "instances" / "sink").string();
+  std::mt19937 random(4242);
+  int kills = 0;
+  for (int round = 0; round < 5; ++round) {
+    const size_t target =
+        count_lines(out("sink")) + std::uniform_int_distribution<size_t>(2000, 15000)(random);
+    std::vector<pid_t> pids;
+    ASSERT_TRUE(wait_for(
+        [&] {
+          pids = pids_with(sink_process);
+          return count_lines(out("sink")) >= target && !pids.empty();
+        },
+        seconds(120)))
+        << read_file(dir_ / "hub.log");
+    for (pid_t pid : pids) {
+      ::kill(pid, SIGKILL);
+      ++kills;
+    }
+  }
+  std::map<std::string, int> ids;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        if (count_lines(out("sink")) < kCount) {
+          return false;
+        }
+        ids = ids_in(out("sink"));
+        return ids.size() >= static_cast<size_t>(kCount);
+      },
+      seconds(180)))
+      << "only " << ids_in(out("sink")).size() << " distinct events arrived\n"
+      << read_file(dir_ / "hub.log");
+  stop_hub(*hub);
+  size_t duplicates = 0;
+  for (const auto& [id, times] : ids) {
+    duplicates += times - 1;
+  }
+  std::cout << "[ crash    ] " << kCount << " events, " << kills
+            << " SIGKILLs of the sink's plugin-host: all arrived, " << duplicates << " duplicates"
+            << std::endl;
 }
 
 TEST_F(Delivery, ASinkFailingThirtyPercentStillGetsEveryEvent) {
