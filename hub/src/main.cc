@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/journal_commands.h"
+#include "cli/plugin_new.h"
 #include "config/config.h"
 #include "core/hub.h"
 #include "core/plugin_host.h"
@@ -74,7 +75,7 @@ int run_command(const std::string& file, const std::optional<std::string>& durat
   }
   setup_logging(log_level.value_or(result.config->hub.log_level));
   simpang::hub::Hub hub(std::move(*result.config));
-  return hub.run({.duration = duration});
+  return hub.run({.duration = duration, .reload = [file] { return load(file); }});
 }
 
 int check_command(const std::string& file) {
@@ -127,6 +128,7 @@ int main(int argc, char** argv) {
   // Operator commands read the configuration only to find the journal: plugins are not opened.
   auto run_journal_command = simpang::hub::add_journal_commands(
       app, [](const std::string& file) { return load(file, /*inspect_plugins=*/false); });
+  auto run_plugin_command = simpang::hub::add_plugin_commands(app);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -143,6 +145,9 @@ int main(int argc, char** argv) {
     return simpang::hub::run_plugin_host(host_options);
   }
   if (int status = run_journal_command(); status >= 0) {
+    return status;
+  }
+  if (int status = run_plugin_command(); status >= 0) {
     return status;
   }
   if (version->parsed()) {

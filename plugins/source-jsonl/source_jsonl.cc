@@ -87,9 +87,9 @@ void JsonlSource::on_start(simpang::sdk::Context& ctx) {
     }
   }
   saved_offset_ = offset_;
-  ctx.log(LogLevel::kInfo, "reading " + path_.string() + " from offset " +
-                               std::to_string(offset_) + " (after line " +
-                               std::to_string(line_) + ")" + (follow_ ? ", following it" : ""));
+  ctx.log(LogLevel::kInfo, "reading " + path_.string() + " from offset " + std::to_string(offset_) +
+                               " (after line " + std::to_string(line_) + ")" +
+                               (follow_ ? ", following it" : ""));
   if (follow_) {
     ctx.every(poll_interval_, [this, &ctx] {
       if (!draining_) {
@@ -215,8 +215,8 @@ bool JsonlSource::read_some(simpang::sdk::Context& ctx) {
     buffer.resize(want);
     size_t got = 0;
     while (got < want) {
-      const ssize_t n = ::pread(fd_, buffer.data() + got, want - got,
-                                static_cast<off_t>(offset_ + got));
+      const ssize_t n =
+          ::pread(fd_, buffer.data() + got, want - got, static_cast<off_t>(offset_ + got));
       if (n < 0 && errno == EINTR) {
         continue;
       }

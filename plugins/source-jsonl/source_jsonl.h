@@ -56,13 +56,13 @@ class JsonlSource : public simpang::sdk::Source {
   uint32_t batch_ = 500;
 
   int fd_ = -1;
-  uint64_t offset_ = 0;         // just past the last line handled
-  uint64_t line_ = 0;           // number of the last line handled (1-based)
-  uint64_t saved_offset_ = 0;   // the offset last given to set_cursor
+  uint64_t offset_ = 0;        // just past the last line handled
+  uint64_t line_ = 0;          // number of the last line handled (1-based)
+  uint64_t saved_offset_ = 0;  // the offset last given to set_cursor
   uint64_t published_ = 0;
   uint64_t skipped_ = 0;
-  bool draining_ = false;       // a drain() is scheduled; the poll timer leaves it to that
-  bool reported_end_ = false;   // "reached the end" is logged once, not on every poll
+  bool draining_ = false;      // a drain() is scheduled; the poll timer leaves it to that
+  bool reported_end_ = false;  // "reached the end" is logged once, not on every poll
   bool reported_missing_ = false;
   bool skipping_long_line_ = false;  // inside a line too long to publish, discarding to its end
 };

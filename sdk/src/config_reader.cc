@@ -182,9 +182,9 @@ void ConfigReader::reject_unknown() const {
     for (const std::string& k : known_) {
       known += known.empty() ? k : ", " + k;
     }
-    throw ConfigError(path_of(key) + ": unknown key" +
-                      (known.empty() ? std::string(" (this mapping takes no keys)")
-                                     : " (known: " + known + ")"));
+    throw ConfigError(
+        path_of(key) + ": unknown key" +
+        (known.empty() ? std::string(" (this mapping takes no keys)") : " (known: " + known + ")"));
   }
 }
 

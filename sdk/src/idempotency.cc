@@ -9,9 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <stdexcept>
-
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 namespace simpang::sdk {
 namespace {
@@ -171,8 +170,8 @@ Status IdempotencyGuard::append(std::string_view source, std::string_view id) {
   }
   ++file_records_;
   if (sync_ == Sync::kEveryMark && ::fdatasync(fd_) != 0) {
-    return Status::Error("idempotency file " + path_.string() + ": fdatasync failed: " +
-                         os_error(errno));
+    return Status::Error("idempotency file " + path_.string() +
+                         ": fdatasync failed: " + os_error(errno));
   }
   return Status::Ok();
 }
@@ -201,8 +200,8 @@ Status IdempotencyGuard::compact() {
   }
   if (err != 0) {
     ::unlink(tmp.c_str());
-    return Status::Error("idempotency file " + path_.string() + ": compaction failed: " +
-                         os_error(err));
+    return Status::Error("idempotency file " + path_.string() +
+                         ": compaction failed: " + os_error(err));
   }
   // The directory entry too, so the rename itself survives a power loss.
   if (const int dir = ::open(path_.parent_path().empty() ? "." : path_.parent_path().c_str(),

@@ -6,8 +6,11 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include <google/protobuf/io/coded_stream.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 #include "simpang/version.h"
@@ -23,6 +26,19 @@ namespace {
 constexpr uint32_t kDefaultCreditWindow = 1024;
 // A hub silent for this many heartbeat intervals is presumed gone; the runtime says hello again.
 constexpr int kHubLivenessIntervals = 3;
+
+// Encoding of a Publish Frame by hand (see emit() and seal_current_batch()): the tags of
+// Frame.publish (field 4), Publish.batch (field 1) and Publish.events (field 2).
+constexpr uint8_t kFramePublishTag = (4 << 3) | 2;   // length-delimited
+constexpr uint8_t kPublishBatchTag = (1 << 3) | 0;   // varint
+constexpr uint8_t kPublishEventsTag = (2 << 3) | 2;  // length-delimited
+// Room for the most the Frame tag + Publish length + batch tag + batch id can take.
+constexpr size_t kPublishHeaderRoom = 1 + 5 + 1 + 10;
+
+// The arena incoming frames are parsed on: a first block that holds a full Deliver's messages
+// (about 120 bytes per delivery at the hub's default of 512), so a reset frees nothing.
+constexpr size_t kArenaInitialBlock = 128 * 1024;
+constexpr size_t kArenaMaxBlock = 1024 * 1024;
 
 std::string errno_text(const char* what) {
   return std::string(what) + ": " + zmq_strerror(zmq_errno());
@@ -42,6 +58,13 @@ Runtime::Runtime(const simpang_host_api& host, simpang_plugin_kind kind, std::st
   }
   credit_window_ = kDefaultCreditWindow;
   finished_future_ = finished_.get_future();
+  arena_block_ = std::make_unique<char[]>(kArenaInitialBlock);
+  google::protobuf::ArenaOptions options;
+  options.initial_block = arena_block_.get();
+  options.initial_block_size = kArenaInitialBlock;
+  options.max_block_size = kArenaMaxBlock;
+  arena_ = std::make_unique<google::protobuf::Arena>(options);
+  start_current_batch(0);
 }
 
 Runtime::~Runtime() {
@@ -155,16 +178,32 @@ Status Runtime::emit(simpang::v1::Event event) {
   if (event.spec_version().empty()) {
     event.set_spec_version("1.0");
   }
-  if (!event.SerializeToString(current_.mutable_publish()->add_events())) {
-    current_.mutable_publish()->mutable_events()->RemoveLast();
+  // Appended as the encoded Publish.events element it will be (tag, length, bytes), straight into
+  // the batch's wire bytes: sealing then only writes the headers in front, copying nothing again.
+  const size_t size = event.ByteSizeLong();
+  if (size > static_cast<size_t>(INT_MAX)) {
     return Status::Error("emit: event " + event.id() + " could not be serialized");
   }
+  using google::protobuf::io::CodedOutputStream;
+  const auto length = static_cast<uint32_t>(size);
+  const size_t at = current_wire_.size();
+  current_wire_.resize(at + 1 + CodedOutputStream::VarintSize32(length) + size);
+  auto* out = reinterpret_cast<uint8_t*>(current_wire_.data() + at);
+  *out++ = kPublishEventsTag;
+  out = CodedOutputStream::WriteVarint32ToArray(length, out);
+  event.SerializeWithCachedSizesToArray(out);
   ++current_events_;
   if (in_deliver_) {
     emitted_in_deliver_ = true;
   }
   if (current_events_ >= max_batch_) {
     seal_current_batch();
+    // Out as soon as the window allows, so a source need not wait for the next loop pass. Not from
+    // inside a Deliver: handle_deliver() holds its settlements on the last batch, which must
+    // still be unsent then; it sends what is ready itself.
+    if (!in_deliver_) {
+      send_ready_batches();
+    }
   }
   return Status::Ok();
 }
@@ -179,12 +218,22 @@ std::optional<std::string> Runtime::cursor(const std::string& key) const {
 
 void Runtime::set_cursor(const std::string& key, std::string value) {
   cursors_[key] = value;
-  (*current_.mutable_publish()->mutable_cursors())[key] = std::move(value);
+  (*current_cursors_.mutable_cursors())[key] = std::move(value);
   cursors_staged_ = true;
 }
 
 bool Runtime::backpressured() const {
-  return !unsent_.empty() || unacked_.size() >= max_unacked_;
+  // Sealed batches wait in unsent_ only while the window is full (or the hub asked for a pause):
+  // a source may fill the whole window, not one batch per pass.
+  return unsent_.size() + unacked_.size() >= max_unacked_;
+}
+
+void Runtime::start_current_batch(size_t last_size) {
+  // Room for the headers, then the events; capacity for a batch like the last (within reason), so
+  // a full batch does not reallocate (and copy itself) as it fills.
+  current_wire_ = std::string();
+  current_wire_.reserve(std::clamp<size_t>(last_size, 4096, 4 << 20));
+  current_wire_.assign(kPublishHeaderRoom, '\0');
 }
 
 void Runtime::seal_current_batch() {
@@ -195,10 +244,29 @@ void Runtime::seal_current_batch() {
   Batch batch;
   batch.id = next_batch_id_++;
   batch.events = current_events_;
-  current_.mutable_publish()->set_batch(batch.id);
-  current_.SerializeToString(&batch.wire);
-  current_.Clear();
+  // The cursors go after the events (protobuf fields may come in any order): a Publish holding
+  // only cursors encodes exactly its map entries.
+  if (!current_cursors_.cursors().empty()) {
+    current_cursors_.AppendToString(&current_wire_);
+    current_cursors_.Clear();
+  }
+  // Now the lengths are known: Frame{publish: Publish{batch, events..., cursors...}}, its headers
+  // written right-aligned into the room reserved in front of the events.
+  using google::protobuf::io::CodedOutputStream;
+  const size_t publish_size =
+      1 + CodedOutputStream::VarintSize64(batch.id) + (current_wire_.size() - kPublishHeaderRoom);
+  const size_t header_size =
+      1 + CodedOutputStream::VarintSize32(static_cast<uint32_t>(publish_size)) + 1 +
+      CodedOutputStream::VarintSize64(batch.id);
+  batch.wire_offset = kPublishHeaderRoom - header_size;
+  auto* out = reinterpret_cast<uint8_t*>(current_wire_.data() + batch.wire_offset);
+  *out++ = kFramePublishTag;
+  out = CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(publish_size), out);
+  *out++ = kPublishBatchTag;
+  CodedOutputStream::WriteVarint64ToArray(batch.id, out);
+  batch.wire = std::move(current_wire_);
   current_events_ = 0;
+  start_current_batch(batch.wire.size());
   unsent_.push_back(std::move(batch));
 }
 
@@ -209,7 +277,7 @@ void Runtime::send_ready_batches() {
   while (!unsent_.empty() && unacked_.size() < max_unacked_) {
     Batch batch = std::move(unsent_.front());
     unsent_.pop_front();
-    send_bytes(batch.wire);
+    send_bytes(batch.wire.data() + batch.wire_offset, batch.wire.size() - batch.wire_offset);
     unacked_.emplace(batch.id, std::move(batch));
   }
 }
@@ -341,10 +409,10 @@ void Runtime::close_socket(milliseconds linger) {
   socket_ = nullptr;
 }
 
-void Runtime::send_bytes(const std::string& bytes) {
+void Runtime::send_bytes(const char* data, size_t size) {
   // Blocking send: the high-water mark is far above what the window and credits let through, so a
   // block here means the hub is gone; the liveness check below then takes over.
-  while (zmq_send(socket_, bytes.data(), bytes.size(), 0) < 0) {
+  while (zmq_send(socket_, data, size, 0) < 0) {
     if (zmq_errno() != EINTR) {
       throw std::runtime_error(errno_text("zmq_send"));
     }
@@ -353,9 +421,8 @@ void Runtime::send_bytes(const std::string& bytes) {
 }
 
 void Runtime::send_frame(const wire::Frame& frame) {
-  std::string bytes;
-  frame.SerializeToString(&bytes);
-  send_bytes(bytes);
+  frame.SerializeToString(&out_bytes_);
+  send_bytes(out_bytes_.data(), out_bytes_.size());
 }
 
 void Runtime::send_hello() {
@@ -384,14 +451,18 @@ void Runtime::grant_credit(uint32_t credit) {
 }
 
 void Runtime::send_settlements(std::vector<wire::Settlement> settlements) {
-  wire::Frame frame;
-  auto* settle = frame.mutable_settle();
+  // The frame is kept between calls: clearing its settlements keeps their objects for reuse.
+  auto* settle = settle_frame_.mutable_settle();
+  settle->mutable_settlements()->Clear();
   settle->mutable_settlements()->Reserve(static_cast<int>(settlements.size()));
   for (auto& s : settlements) {
     *settle->add_settlements() = std::move(s);
   }
-  send_frame(frame);
-  grant_credit(static_cast<uint32_t>(settlements.size()));
+  // Each settled delivery returns one credit, carried in the Settle itself (as grant_credit()
+  // would, none once stopping).
+  const bool grant = consumer_ != nullptr && !stopping_;
+  settle->set_credit(grant ? static_cast<uint32_t>(settlements.size()) : 0);
+  send_frame(settle_frame_);
 }
 
 void Runtime::handle_welcome(const wire::Welcome& welcome) {
@@ -400,6 +471,9 @@ void Runtime::handle_welcome(const wire::Welcome& welcome) {
                              std::to_string(welcome.protocol_version()) + ", this plugin " +
                              std::to_string(SIMPANG_WIRE_PROTOCOL_VERSION));
   }
+  // A refusal before this welcome (the hub had restarted, or forgot us) is resolved now; it must
+  // not make a later stop look unclean.
+  set_last_error({});
   if (welcome.heartbeat_ms() > 0) {
     heartbeat_ = milliseconds(welcome.heartbeat_ms());
   }
@@ -439,15 +513,17 @@ void Runtime::handle_deliver(const wire::Deliver& deliver) {
   settlements.reserve(deliver.deliveries_size());
   in_deliver_ = true;
   emitted_in_deliver_ = false;
+  // On the per-message arena (see drain_socket()), reused for every delivery of the frame.
+  auto* event = google::protobuf::Arena::CreateMessage<simpang::v1::Event>(arena_.get());
   for (const auto& delivery : deliver.deliveries()) {
     wire::Settlement settlement;
     settlement.set_delivery_id(delivery.delivery_id());
-    if (!in_event_.ParseFromString(delivery.event())) {
+    if (!event->ParseFromString(delivery.event())) {
       settlement.set_outcome(wire::Settlement::NACK_FATAL);
       settlement.set_reason("delivered event is not a valid simpang.v1.Event");
     } else {
       try {
-        Outcome outcome = consumer_->on_event(*this, in_event_);
+        Outcome outcome = consumer_->on_event(*this, *event);
         switch (outcome.kind()) {
           case Outcome::Kind::kAck:
             settlement.set_outcome(wire::Settlement::ACK);
@@ -470,6 +546,13 @@ void Runtime::handle_deliver(const wire::Deliver& deliver) {
       }
     }
     settlements.push_back(std::move(settlement));
+    // A slow handler (an fsync, a remote call) must not look like a hung one: keep the hub's
+    // liveness check fed between deliveries. A handler that never returns still goes silent.
+    if (Clock::now() - last_sent_ >= heartbeat_) {
+      wire::Frame heartbeat;
+      heartbeat.mutable_heartbeat();
+      send_frame(heartbeat);
+    }
   }
   in_deliver_ = false;
   if (emitted_in_deliver_) {
@@ -536,13 +619,20 @@ void Runtime::drain_socket() {
       throw std::runtime_error(errno_text("zmq_msg_recv"));
     }
     last_heard_ = Clock::now();
-    if (!in_frame_.ParseFromArray(zmq_msg_data(&msg), static_cast<int>(zmq_msg_size(&msg)))) {
-      log(LogLevel::kWarn, "ignoring a malformed frame from the hub");
-      continue;
-    }
-    handle_frame(in_frame_);
+    handle_message(zmq_msg_data(&msg), zmq_msg_size(&msg));
   }
   zmq_msg_close(&msg);
+}
+
+void Runtime::handle_message(const void* data, size_t size) {
+  // Everything parsed from the previous message is gone by now: free it in one go.
+  arena_->Reset();
+  auto* frame = google::protobuf::Arena::CreateMessage<wire::Frame>(arena_.get());
+  if (!frame->ParseFromArray(data, static_cast<int>(size))) {
+    log(LogLevel::kWarn, "ignoring a malformed frame from the hub");
+    return;
+  }
+  handle_frame(*frame);
 }
 
 int Runtime::poll_timeout_ms() const {

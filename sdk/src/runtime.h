@@ -16,6 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <google/protobuf/arena.h>
+
 #include "simpang/sdk/plugin.h"
 #include "simpang/v1/wire.pb.h"
 
@@ -57,7 +59,10 @@ class Runtime final : public Context {
   // A Publish batch from when it is sealed until the hub acknowledges it.
   struct Batch {
     uint64_t id = 0;
-    std::string wire;  // the serialized Frame, kept to resend after a reconnect
+    // The serialized Frame, kept to resend after a reconnect: wire[wire_offset..]. The Frame is
+    // encoded in place behind room reserved at the front while it was filled (see emit()).
+    std::string wire;
+    size_t wire_offset = 0;
     size_t events = 0;
     // Settlements of deliveries whose outputs (emitted by a Transform) are in this batch: sent when
     // the hub acknowledges it, so an input is never acked before its outputs are safe.
@@ -74,8 +79,9 @@ class Runtime final : public Context {
   void close_socket(std::chrono::milliseconds linger);
   void send_hello();
   void send_frame(const simpang::v1::wire::Frame& frame);
-  void send_bytes(const std::string& bytes);
+  void send_bytes(const char* data, size_t size);
   void drain_socket();
+  void handle_message(const void* data, size_t size);
   void handle_frame(const simpang::v1::wire::Frame& frame);
   void handle_welcome(const simpang::v1::wire::Welcome& welcome);
   void handle_deliver(const simpang::v1::wire::Deliver& deliver);
@@ -83,6 +89,7 @@ class Runtime final : public Context {
   void seal_current_batch();
   void send_ready_batches();
   void send_settlements(std::vector<simpang::v1::wire::Settlement> settlements);
+  void start_current_batch(size_t last_size);
   void grant_credit(uint32_t credit);
   void run_due_timers();
   void begin_stop();
@@ -126,7 +133,12 @@ class Runtime final : public Context {
   uint32_t max_unacked_ = 8;
   uint32_t credit_window_ = 1024;
   uint64_t next_batch_id_ = 1;
-  simpang::v1::wire::Frame current_;  // the Publish being filled by emit()
+  // The Publish being filled by emit(): each event is appended as its encoded `events` field as it
+  // is emitted, behind room reserved for the Frame's and the Publish's headers, which
+  // seal_current_batch() writes once the length is known. The cursors to store with it wait in
+  // current_cursors_ (a Publish holding only cursors), appended at seal.
+  std::string current_wire_;
+  simpang::v1::wire::Publish current_cursors_;
   size_t current_events_ = 0;
   std::deque<Batch> unsent_;
   std::map<uint64_t, Batch> unacked_;
@@ -135,8 +147,15 @@ class Runtime final : public Context {
   Clock::time_point resend_after_{};             // the hub asked us to publish again later
   bool in_deliver_ = false;
   bool emitted_in_deliver_ = false;
-  simpang::v1::wire::Frame in_frame_;
-  simpang::v1::Event in_event_;
+  // Incoming frames and the events they deliver are parsed on this arena, reset per message, so
+  // a Deliver's messages and strings cost no malloc/free each. Its first block is ours and kept
+  // across resets.
+  std::unique_ptr<char[]> arena_block_;
+  std::unique_ptr<google::protobuf::Arena> arena_;
+  // Reused for every outgoing frame but a sealed batch (which keeps its own bytes), and the Settle
+  // frame kept as such so its Settlement objects are reused too.
+  std::string out_bytes_;
+  simpang::v1::wire::Frame settle_frame_;
 
   TimerId next_timer_id_ = 1;
   std::multimap<Clock::time_point, TimerId> timer_queue_;

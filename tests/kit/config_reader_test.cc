@@ -24,8 +24,8 @@ std::string error_of(F f) {
 }
 
 TEST(ConfigReaderTest, ReadsTypedValuesAndDefaults) {
-  const nlohmann::json config = {{"rate", 200},     {"url", "http://x/"}, {"on", true},
-                                 {"ratio", 0.5},    {"every", "250ms"},   {"big", 5000000000},
+  const nlohmann::json config = {{"rate", 200},         {"url", "http://x/"}, {"on", true},
+                                 {"ratio", 0.5},        {"every", "250ms"},   {"big", 5000000000},
                                  {"names", {"a", "b"}}, {"path", "out.jsonl"}};
   ConfigReader r(config);
   EXPECT_EQ(r.required<int>("rate"), 200);
@@ -45,9 +45,8 @@ TEST(ConfigReaderTest, ReadsTypedValuesAndDefaults) {
 }
 
 TEST(ConfigReaderTest, WrongTypesNameTheKeyPathAndShowTheValue) {
-  const nlohmann::json config = {{"rate", "fast"}, {"n", 2.5},  {"flag", "yes"},
-                                 {"neg", -1},      {"huge", 5000000000}, {"d", "5 s"},
-                                 {"list", {"a", 1}}};
+  const nlohmann::json config = {{"rate", "fast"},     {"n", 2.5},   {"flag", "yes"},   {"neg", -1},
+                                 {"huge", 5000000000}, {"d", "5 s"}, {"list", {"a", 1}}};
   ConfigReader r(config);
   EXPECT_EQ(error_of([&] { r.required<int>("rate"); }),
             "config.rate: must be an integer, got \"fast\"");
@@ -58,8 +57,9 @@ TEST(ConfigReaderTest, WrongTypesNameTheKeyPathAndShowTheValue) {
             "config.neg: must be a non-negative integer from 0 to 4294967295, got -1");
   EXPECT_EQ(error_of([&] { r.required<int>("huge"); }),
             "config.huge: must be an integer from -2147483648 to 2147483647, got 5000000000");
-  EXPECT_EQ(error_of([&] { r.required<milliseconds>("d"); }),
-            "config.d: must be a duration such as \"250ms\", \"5s\", \"2m\" or \"1h\", got \"5 s\"");
+  EXPECT_EQ(
+      error_of([&] { r.required<milliseconds>("d"); }),
+      "config.d: must be a duration such as \"250ms\", \"5s\", \"2m\" or \"1h\", got \"5 s\"");
   EXPECT_EQ(error_of([&] { r.required<std::vector<std::string>>("list"); }),
             "config.list[1]: must be a string, got 1");
   EXPECT_EQ(error_of([&] { r.required<std::string>("absent"); }),
@@ -134,7 +134,9 @@ class RateSource : public simpang::sdk::Source {
 TEST(ConfigReaderTest, APluginConstructorsErrorReachesTheTestThroughTheHarness) {
   using simpang::sdk::testing::PluginHarness;
   EXPECT_EQ(PluginHarness<RateSource>({{"rate", 5}}).plugin().rate, 5);
-  EXPECT_EQ(error_of([] { PluginHarness<RateSource> h({{"rate", "fast"}}); }),
+  EXPECT_EQ(error_of([] {
+              PluginHarness<RateSource> h({{"rate", "fast"}});
+            }),
             "config.rate: must be an integer, got \"fast\"");
 }
 

@@ -5,6 +5,7 @@
 // and passes its tests.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>

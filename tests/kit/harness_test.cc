@@ -35,8 +35,7 @@ class ClockSource : public simpang::sdk::Source {
     ctx.cancel(cancelled);
   }
   static std::string now(Context& ctx) {
-    return std::to_string(
-        static_cast<simpang::sdk::testing::FakeContext&>(ctx).now().count());
+    return std::to_string(static_cast<simpang::sdk::testing::FakeContext&>(ctx).now().count());
   }
   std::vector<std::string> ran;
 };
@@ -47,8 +46,8 @@ TEST(PluginHarnessTest, AdvanceRunsDueCallbacksInOrderAtTheirTimes) {
   EXPECT_TRUE(h.plugin().ran.empty());
   h.start();
   h.advance(milliseconds(300));
-  EXPECT_EQ(h.plugin().ran, (std::vector<std::string>{"every@1100", "every@1200", "after@1250",
-                                                      "every@1300"}));
+  EXPECT_EQ(h.plugin().ran,
+            (std::vector<std::string>{"every@1100", "every@1200", "after@1250", "every@1300"}));
 }
 
 TEST(PluginHarnessTest, BackPressurePostponesCallbacksUntilItLifts) {
@@ -88,8 +87,8 @@ TEST(PluginHarnessTest, StopCallsOnStopAndStopsTheClockWork) {
 // Emits what it is delivered under a new id, or throws for id "boom".
 class Echo : public simpang::sdk::Transform {
  public:
-  explicit Echo(Context& ctx) : prefix_(simpang::sdk::ConfigReader(ctx.config()).optional(
-                                    "prefix", "echo-")) {}
+  explicit Echo(Context& ctx)
+      : prefix_(simpang::sdk::ConfigReader(ctx.config()).optional("prefix", "echo-")) {}
   Outcome on_event(Context& ctx, const simpang::v1::Event& event) override {
     if (event.id() == "boom") {
       throw std::runtime_error("exploded");

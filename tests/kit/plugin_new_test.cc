@@ -25,8 +25,9 @@ TEST(PluginNewTest, AcceptsLowerCaseDigitsAndDashes) {
 
 TEST(PluginNewTest, RefusesOtherNamesSayingWhy) {
   EXPECT_EQ(check_plugin_name("").message(), "the plugin name is empty");
-  EXPECT_EQ(check_plugin_name("Lms").message(),
-            "the plugin name 'Lms' may contain only lower-case letters, digits and '-' (found 'L')");
+  EXPECT_EQ(
+      check_plugin_name("Lms").message(),
+      "the plugin name 'Lms' may contain only lower-case letters, digits and '-' (found 'L')");
   EXPECT_EQ(check_plugin_name("lms_moodle").message(),
             "the plugin name 'lms_moodle' may contain only lower-case letters, digits and '-' "
             "(found '_')");
@@ -40,12 +41,13 @@ TEST(PluginNewTest, RefusesOtherNamesSayingWhy) {
 TEST(PluginNewTest, AProjectHasItsFilesWithEveryPlaceholderFilled) {
   for (const char* kind : {"source", "sink", "transform"}) {
     const auto files = plugin_project_files("hr-csv2", kind);
-    for (const char* name :
-         {"CMakeLists.txt", "README.md", "plugin.cc", "hr_csv2.h", "hr_csv2.cc", "hr_csv2_test.cc"}) {
+    for (const char* name : {"CMakeLists.txt", "README.md", "plugin.cc", "hr_csv2.h", "hr_csv2.cc",
+                             "hr_csv2_test.cc"}) {
       ASSERT_EQ(files.count(name), 1u) << kind << ": " << name;
     }
     for (const auto& [name, text] : files) {
-      EXPECT_EQ(text.find('@'), std::string::npos) << kind << ": " << name << " keeps a placeholder";
+      EXPECT_EQ(text.find('@'), std::string::npos)
+          << kind << ": " << name << " keeps a placeholder";
     }
     EXPECT_NE(files.at("hr_csv2.h").find("class HrCsv2 : public simpang::sdk::"),
               std::string::npos);

@@ -78,12 +78,11 @@ TEST_F(SourceJsonlTest, ARestartNeitherSkipsNorRereads) {
       std::to_string((line_of("e0") + "\n").size() * 4);  // equal-length lines
   PluginHarness<JsonlSource> resumed(
       {{"path", "events.jsonl"}, {"batch", 4}},
-      HarnessOptions{.state_dir = other.path(), .cursors = {{"offset", offset_after_4},
-                                                            {"line", "4"}}});
+      HarnessOptions{.state_dir = other.path(),
+                     .cursors = {{"offset", offset_after_4}, {"line", "4"}}});
   resumed.start();
   resumed.advance(milliseconds(0));
-  EXPECT_EQ(ids(resumed.emitted()),
-            (std::vector<std::string>{"e4", "e5", "e6", "e7", "e8", "e9"}));
+  EXPECT_EQ(ids(resumed.emitted()), (std::vector<std::string>{"e4", "e5", "e6", "e7", "e8", "e9"}));
 }
 
 TEST_F(SourceJsonlTest, RestartFromItsOwnCursorPublishesOnlyWhatIsNew) {

@@ -18,7 +18,8 @@ namespace {
 
 // ---- Shared by every kind ---------------------------------------------------------------------
 
-constexpr std::string_view kCMakeLists = R"TPL(# @NAME@: a Simpang @KIND@ plugin, built out of tree against the installed Simpang SDK.
+constexpr std::string_view kCMakeLists =
+    R"TPL(# @NAME@: a Simpang @KIND@ plugin, built out of tree against the installed Simpang SDK.
 #   cmake -S . -B build -DCMAKE_PREFIX_PATH=/where/simpang/is/installed
 #   cmake --build build && ctest --test-dir build --output-on-failure
 cmake_minimum_required(VERSION 3.25)
@@ -54,7 +55,8 @@ add_test(NAME @IDENT@_test COMMAND @IDENT@_test)
 set_tests_properties(@IDENT@_test PROPERTIES TIMEOUT 120)
 )TPL";
 
-constexpr std::string_view kPluginCc = R"TPL(// Exports @CLASS@ as the plugin "@NAME@". Kept apart from the class so the tests link the class
+constexpr std::string_view kPluginCc =
+    R"TPL(// Exports @CLASS@ as the plugin "@NAME@". Kept apart from the class so the tests link the class
 // without the plugin's entry point.
 #include "@IDENT@.h"
 
@@ -99,7 +101,8 @@ plugins:
 
 // ---- Source ---------------------------------------------------------------------------------
 
-constexpr std::string_view kSourceH = R"TPL(// @NAME@: a source that publishes one `@NAME@.tick` event every `interval`, numbering them
+constexpr std::string_view kSourceH =
+    R"TPL(// @NAME@: a source that publishes one `@NAME@.tick` event every `interval`, numbering them
 // with a cursor so a restart carries on where the hub's stored events end.
 #pragma once
 
@@ -187,7 +190,8 @@ void @CLASS@::tick(simpang::sdk::Context& ctx) {
 }  // namespace @IDENT@
 )TPL";
 
-constexpr std::string_view kSourceTest = R"TPL(// Tests of @NAME@: the class with PluginHarness (virtual clock, no hub), the .so in a real hub.
+constexpr std::string_view kSourceTest =
+    R"TPL(// Tests of @NAME@: the class with PluginHarness (virtual clock, no hub), the .so in a real hub.
 #include "@IDENT@.h"
 
 #include <gtest/gtest.h>
@@ -245,7 +249,8 @@ TEST(@CLASS@Test, RunsInARealHub) {
 
 // ---- Sink -----------------------------------------------------------------------------------
 
-constexpr std::string_view kSinkH = R"TPL(// @NAME@: a sink that writes the id and type of every event it is delivered to a file, one per
+constexpr std::string_view kSinkH =
+    R"TPL(// @NAME@: a sink that writes the id and type of every event it is delivered to a file, one per
 // line, acknowledging each only once it is written.
 #pragma once
 
@@ -320,7 +325,8 @@ Outcome @CLASS@::on_event(simpang::sdk::Context& ctx, const simpang::v1::Event& 
 }  // namespace @IDENT@
 )TPL";
 
-constexpr std::string_view kSinkTest = R"TPL(// Tests of @NAME@: the class with PluginHarness (no hub), the .so in a real hub.
+constexpr std::string_view kSinkTest =
+    R"TPL(// Tests of @NAME@: the class with PluginHarness (no hub), the .so in a real hub.
 #include "@IDENT@.h"
 
 #include <gtest/gtest.h>
@@ -389,7 +395,8 @@ TEST(@CLASS@Test, RunsInARealHub) {
 
 // ---- Transform ------------------------------------------------------------------------------
 
-constexpr std::string_view kTransformH = R"TPL(// @NAME@: a transform that re-publishes each delivered event (of `only_type`, if set) under a
+constexpr std::string_view kTransformH =
+    R"TPL(// @NAME@: a transform that re-publishes each delivered event (of `only_type`, if set) under a
 // new type, with an id derived from the input's so a redelivery yields the same id.
 #pragma once
 
@@ -454,7 +461,8 @@ Outcome @CLASS@::on_event(simpang::sdk::Context& ctx, const simpang::v1::Event& 
 }  // namespace @IDENT@
 )TPL";
 
-constexpr std::string_view kTransformTest = R"TPL(// Tests of @NAME@: the class with PluginHarness (no hub), the .so in a real hub.
+constexpr std::string_view kTransformTest =
+    R"TPL(// Tests of @NAME@: the class with PluginHarness (no hub), the .so in a real hub.
 #include "@IDENT@.h"
 
 #include <gtest/gtest.h>
@@ -531,20 +539,27 @@ struct KindTemplates {
 };
 
 const KindTemplates* templates_for(std::string_view kind) {
-  static const KindTemplates kSource{
-      kSourceH, kSourceCc, kSourceTest, "publishes a numbered tick event every interval",
-      "{interval: 5s}",
-      "| key | default | meaning |\n|---|---|---|\n"
-      "| `interval` | `1s` | time between two events |\n"
-      "| `type` | `@NAME@.tick` | the events' type |"};
+  static const KindTemplates kSource{kSourceH,
+                                     kSourceCc,
+                                     kSourceTest,
+                                     "publishes a numbered tick event every interval",
+                                     "{interval: 5s}",
+                                     "| key | default | meaning |\n|---|---|---|\n"
+                                     "| `interval` | `1s` | time between two events |\n"
+                                     "| `type` | `@NAME@.tick` | the events' type |"};
   static const KindTemplates kSink{
-      kSinkH, kSinkCc, kSinkTest, "writes the id and type of every event it receives to a file",
+      kSinkH,
+      kSinkCc,
+      kSinkTest,
+      "writes the id and type of every event it receives to a file",
       "{path: received.txt}",
       "| key | default | meaning |\n|---|---|---|\n"
       "| `path` | `received.txt` | the file to append to, relative to the state directory |\n"
       "| `ignore_types` | none | event types to acknowledge without writing |"};
   static const KindTemplates kTransform{
-      kTransformH, kTransformCc, kTransformTest,
+      kTransformH,
+      kTransformCc,
+      kTransformTest,
       "re-publishes the events it receives under a new type",
       "{type: demo.seen}",
       "| key | default | meaning |\n|---|---|---|\n"
@@ -597,7 +612,8 @@ Status check_plugin_name(std::string_view name) {
     return Status::Error("the plugin name is empty");
   }
   if (name.size() > 64) {
-    return Status::Error("the plugin name '" + std::string(name) + "' is longer than 64 characters");
+    return Status::Error("the plugin name '" + std::string(name) +
+                         "' is longer than 64 characters");
   }
   for (char c : name) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {

@@ -1,15 +1,15 @@
 // `simpang plugin new NAME --kind source|sink|transform [--dir DIR]`: writes an out-of-tree plugin
-// project (CMake against the installed SDK, a working minimal plugin of that kind, a GoogleTest test
-// using the SDK's PluginHarness and HubFixture, a README) that builds and passes its tests as is.
+// project (CMake against the installed SDK, a working minimal plugin of that kind, a GoogleTest
+// test using the SDK's PluginHarness and HubFixture, a README) that builds and passes its tests as
+// is.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <string>
 #include <string_view>
-
-#include <CLI/CLI.hpp>
 
 #include "simpang/sdk/status.h"
 
@@ -32,6 +32,6 @@ std::map<std::string, std::string> plugin_project_files(std::string_view name,
 // Writes the project into `dir`, which must not exist (it is created, with missing parents).
 // Refuses, without writing anything, when it exists.
 Status write_plugin_project(const std::filesystem::path& dir, std::string_view name,
-                           std::string_view kind);
+                            std::string_view kind);
 
 }  // namespace simpang::hub

@@ -882,10 +882,12 @@ void Loader::load_plugin(const YAML::Node& item, size_t index) {
       }
     }
   }
+  bool inproc_written = false;
   if (const Entry* e = find(entries, "transport")) {
     if (auto s = get_string(*e, "'transport' of " + owner)) {
       if (*s == "inproc") {
         plugin.transport = PluginTransport::kInproc;
+        inproc_written = true;
       } else if (*s == "ipc") {
         plugin.transport = PluginTransport::kIpc;
       } else {
@@ -908,8 +910,7 @@ void Loader::load_plugin(const YAML::Node& item, size_t index) {
     load_restart(*e, owner, plugin.restart);
   }
   if (plugin.isolation == Isolation::kProcess) {
-    const Entry* transport = find(entries, "transport");
-    if (transport != nullptr && plugin.transport == PluginTransport::kInproc) {
+    if (const Entry* transport = find(entries, "transport"); inproc_written) {
       error(transport->value.Mark(), owner +
                                          " runs in its own process (isolation: process), which "
                                          "cannot reach inproc://; use transport: ipc");

@@ -3,8 +3,10 @@
 #include <zmq.h>
 
 #include <algorithm>
+#include <cstring>
 #include <sstream>
 
+#include "core/wire_codec.h"
 #include "simpang/version.h"
 
 namespace simpang::hub {
@@ -19,6 +21,10 @@ namespace {
 constexpr int kPeerLivenessIntervals = 3;
 // Messages handled per readiness pass before yielding to timers and other handlers.
 constexpr int kMessagesPerPass = 256;
+// The arena incoming frames are parsed on: a first block that holds a full Publish's messages
+// (the events' strings, about 50 bytes each beside their data), so a reset frees nothing.
+constexpr size_t kArenaInitialBlock = 64 * 1024;
+constexpr size_t kArenaMaxBlock = 1024 * 1024;
 
 std::string zmq_error(const std::string& what) {
   return what + ": " + zmq_strerror(zmq_errno());
@@ -45,7 +51,7 @@ std::string invalid_event_reason(const simpang::v1::Event& event) {
 // The subject of a serialized event, for ordered routes loaded back from the journal.
 std::string subject_of(const std::string& body) {
   simpang::v1::Event event;
-  return event.ParseFromString(body) ? event.subject() : std::string();
+  return parse_event_attributes(body.data(), body.size(), event) ? event.subject() : std::string();
 }
 
 }  // namespace
@@ -69,6 +75,7 @@ Broker::Broker(boost::asio::io_context& io, void* zmq_context, Journal& journal,
   for (const auto& name : table_->destinations()) {
     destination_index_.emplace(name, static_cast<int>(destinations_.size()));
     Destination destination;
+    destination.index = static_cast<uint32_t>(destinations_.size());
     destination.name = name;
     destination.retry_timer = std::make_unique<boost::asio::steady_timer>(io_);
     destinations_.push_back(std::move(destination));
@@ -76,6 +83,12 @@ Broker::Broker(boost::asio::io_context& io, void* zmq_context, Journal& journal,
   stats_.per_route.assign(table_->route_count(), 0);
   stats_.per_destination.assign(destinations_.size(), 0);
   touched_.assign(destinations_.size(), false);
+  arena_block_ = std::make_unique<char[]>(kArenaInitialBlock);
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.initial_block = arena_block_.get();
+  arena_options.initial_block_size = kArenaInitialBlock;
+  arena_options.max_block_size = kArenaMaxBlock;
+  arena_ = std::make_unique<google::protobuf::Arena>(arena_options);
 }
 
 Broker::~Broker() {
@@ -185,13 +198,17 @@ void Broker::on_ready() {
 }
 
 void Broker::handle_message(const std::string& identity, const void* data, size_t size) {
-  if (!in_frame_.ParseFromArray(data, static_cast<int>(size))) {
+  // Nothing of the previous message's frame is referenced any more (handle_publish moves the
+  // event bytes it keeps out of it): free it all in one go.
+  arena_->Reset();
+  auto& frame = *google::protobuf::Arena::CreateMessage<wire::Frame>(arena_.get());
+  if (!frame.ParseFromArray(data, static_cast<int>(size))) {
     logger_->warn("peer={} sent a frame that is not a simpang.v1.wire.Frame ({} bytes)", identity,
                   size);
     return;
   }
-  if (in_frame_.has_hello()) {
-    handle_hello(identity, in_frame_.hello());
+  if (frame.has_hello()) {
+    handle_hello(identity, frame.hello());
     return;
   }
   auto it = peers_.find(identity);
@@ -204,25 +221,25 @@ void Broker::handle_message(const std::string& identity, const void* data, size_
   }
   Peer& peer = it->second;
   peer.last_heard = Clock::now();
-  switch (in_frame_.body_case()) {
+  switch (frame.body_case()) {
     case wire::Frame::kPublish:
-      handle_publish(peer, identity, *in_frame_.mutable_publish());
+      handle_publish(peer, identity, *frame.mutable_publish());
       break;
     case wire::Frame::kSettle:
-      handle_settle(peer, in_frame_.settle());
+      handle_settle(peer, frame.settle());
       break;
     case wire::Frame::kCredit:
-      handle_credit(peer, in_frame_.credit().credit());
+      handle_credit(peer, frame.credit().credit());
       break;
     case wire::Frame::kHeartbeat:
       break;
     case wire::Frame::kBye:
-      logger_->info("instance={} said goodbye: {}", peer.instance, in_frame_.bye().reason());
+      logger_->info("instance={} said goodbye: {}", peer.instance, frame.bye().reason());
       forget_peer(identity, "said goodbye");
       break;
     default:
       logger_->warn("instance={} sent an unexpected frame (case {})", peer.instance,
-                    static_cast<int>(in_frame_.body_case()));
+                    static_cast<int>(frame.body_case()));
       break;
   }
 }
@@ -322,7 +339,7 @@ void Broker::forget_peer(const std::string& identity, const char* why) {
       auto in_flight = std::move(destination.in_flight);
       destination.in_flight.clear();
       for (auto pending = in_flight.rbegin(); pending != in_flight.rend(); ++pending) {
-        const auto& policy = routes_[pending->second.route].retry;
+        const auto& policy = route_config(pending->second.route).retry;
         if (pending->second.attempts >= policy.max_attempts) {
           fail(destination, std::move(pending->second),
                std::string("consumer ") + why + " during delivery", /*fatal=*/true);
@@ -354,15 +371,16 @@ void Broker::handle_publish(Peer& peer, const std::string& identity, wire::Publi
   AppendBatch batch;
   batch.publisher = peer.instance;
   batch.cursors.insert(publish.cursors().begin(), publish.cursors().end());
-  auto routed = std::make_shared<std::vector<Routed>>();
+  auto routed = std::make_shared<RoutedBatch>();
   std::shared_ptr<wire::PublishReject> rejections;
   auto* events = publish.mutable_events();
   batch.events.reserve(events->size());
-  routed->reserve(events->size());
+  routed->events.reserve(events->size());
   for (int i = 0; i < events->size(); ++i) {
     std::string& bytes = *events->Mutable(i);
     std::string reason;
-    if (!event_.ParseFromString(bytes)) {
+    // Only the attributes: the data is neither needed nor copied here.
+    if (!parse_event_attributes(bytes.data(), bytes.size(), event_)) {
       reason = "not a valid simpang.v1.Event";
     } else {
       reason = invalid_event_reason(event_);
@@ -384,7 +402,9 @@ void Broker::handle_publish(Peer& peer, const std::string& identity, wire::Publi
     Routed info;
     // One copy of the bytes, shared by the journal and every destination; moved out of the frame.
     info.body = std::make_shared<const std::string>(std::move(bytes));
-    info.targets = targets_;
+    info.first_target = static_cast<uint32_t>(routed->targets.size());
+    info.target_count = static_cast<uint32_t>(targets_.size());
+    routed->targets.insert(routed->targets.end(), targets_.begin(), targets_.end());
     for (const auto& target : targets_) {
       if (routes_[target.route].ordering == Ordering::kSubject) {
         info.subject = event_.subject();
@@ -400,7 +420,7 @@ void Broker::handle_publish(Peer& peer, const std::string& identity, wire::Publi
       event.deliveries.push_back({target.destination, target.route});
     }
     batch.events.push_back(std::move(event));
-    routed->push_back(std::move(info));
+    routed->events.push_back(std::move(info));
   }
   ++appends_in_progress_;
   journal_.append(std::move(batch), [this, identity, id = publish.batch(), routed, rejections](
@@ -414,7 +434,7 @@ void Broker::handle_publish(Peer& peer, const std::string& identity, wire::Publi
 }
 
 void Broker::on_appended(const std::string& identity, uint64_t batch,
-                         std::shared_ptr<std::vector<Routed>> routed,
+                         std::shared_ptr<RoutedBatch> routed,
                          std::shared_ptr<wire::PublishReject> rejections,
                          StatusOr<std::vector<AppendedEvent>> result) {
   --appends_in_progress_;
@@ -433,17 +453,17 @@ void Broker::on_appended(const std::string& identity, uint64_t batch,
   const auto now = SystemClock::now();
   for (size_t i = 0; i < result->size(); ++i) {
     const AppendedEvent& appended = (*result)[i];
-    Routed& info = (*routed)[i];
+    Routed& info = routed->events[i];
     ++accepted;
     if (appended.duplicate) {
       ++stats_.duplicates;
       continue;
     }
     ++stats_.published;
-    if (info.targets.empty()) {
+    if (info.target_count == 0) {
       ++stats_.unrouted;
       simpang::v1::Event event;
-      event.ParseFromString(*info.body);
+      (void)parse_event_attributes(info.body->data(), info.body->size(), event);
       auto [seen, first] = unrouted_types_.try_emplace(event.type(), 0);
       if (first && unrouted_types_.size() <= 1024) {
         logger_->warn("peer={} event type={} matches no route (counted as unrouted)", identity,
@@ -452,8 +472,8 @@ void Broker::on_appended(const std::string& identity, uint64_t batch,
       ++seen->second;
       continue;
     }
-    for (size_t t = 0; t < info.targets.size(); ++t) {
-      const RouteTarget& target = info.targets[t];
+    for (size_t t = 0; t < info.target_count; ++t) {
+      const RouteTarget& target = routed->targets[info.first_target + t];
       ++stats_.per_route[target.route];
       Pending pending;
       pending.id = appended.delivery_ids[t];
@@ -506,7 +526,7 @@ void Broker::enqueue(Destination& destination, Pending pending) {
   if (destination.behind() || destination.in_memory() >= options_.memory_limit) {
     // It stays in the journal alone and is paged in when the destination catches up.
     destination.spilled_upto = std::max(destination.spilled_upto, pending.id);
-    maybe_load(static_cast<uint32_t>(&destination - destinations_.data()));
+    maybe_load(destination.index);
     return;
   }
   destination.loaded_upto = pending.id;
@@ -514,7 +534,7 @@ void Broker::enqueue(Destination& destination, Pending pending) {
 }
 
 void Broker::make_ready(Destination& destination, Pending pending, bool front) {
-  if (routes_[pending.route].ordering == Ordering::kSubject) {
+  if (route_config(pending.route).ordering == Ordering::kSubject) {
     auto holder = destination.subject_holder.find(pending.subject);
     if (holder != destination.subject_holder.end() && holder->second != pending.id) {
       // An earlier delivery of this subject is in flight or waiting to retry: wait behind it.
@@ -532,7 +552,7 @@ void Broker::make_ready(Destination& destination, Pending pending, bool front) {
 }
 
 void Broker::release_subject(Destination& destination, const Pending& pending) {
-  if (routes_[pending.route].ordering != Ordering::kSubject) {
+  if (route_config(pending.route).ordering != Ordering::kSubject) {
     return;
   }
   auto holder = destination.subject_holder.find(pending.subject);
@@ -562,24 +582,33 @@ void Broker::dispatch(Destination& destination) {
   while (destination.credit > 0 && !destination.queue.empty()) {
     const uint32_t n = std::min<uint32_t>(
         {destination.credit, options_.max_batch, static_cast<uint32_t>(destination.queue.size())});
-    wire::Frame frame;
-    auto* deliveries = frame.mutable_deliver()->mutable_deliveries();
-    deliveries->Reserve(static_cast<int>(n));
+    // The Deliver frame is encoded by hand straight into the message ZeroMQ sends: each event's
+    // bytes are copied once, and no Delivery objects are built.
+    size_t body = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      const Pending& pending = destination.queue[i];
+      body += delivery_encoded_size(pending.id, pending.event->size(), pending.attempts + 1,
+                                    route_config(pending.route).name.size());
+    }
+    zmq_msg_t message;
+    if (zmq_msg_init_size(&message, deliver_header_size(body) + body) != 0) {
+      logger_->error("instance={}: cannot allocate a Deliver frame of {} bytes: {}",
+                     destination.name, body, zmq_strerror(zmq_errno()));
+      break;  // the deliveries stay queued; the next settle or enqueue tries again
+    }
+    auto* out = write_deliver_header(static_cast<uint8_t*>(zmq_msg_data(&message)), body);
     for (uint32_t i = 0; i < n; ++i) {
       Pending pending = std::move(destination.queue.front());
       destination.queue.pop_front();
       ++pending.attempts;
-      auto* delivery = deliveries->Add();
-      delivery->set_delivery_id(pending.id);
-      delivery->set_event(*pending.event);
-      delivery->set_attempt(pending.attempts);
-      delivery->set_route(table_->route_name(pending.route));
+      out = write_delivery(out, pending.id, *pending.event, pending.attempts,
+                           route_config(pending.route).name);
       destination.in_flight.emplace(pending.id, std::move(pending));
     }
     destination.credit -= n;
-    send(destination.peer, frame);
+    send_message(destination.peer, message);
   }
-  maybe_load(static_cast<uint32_t>(&destination - destinations_.data()));
+  maybe_load(destination.index);
 }
 
 void Broker::handle_credit(Peer& peer, uint32_t credit) {
@@ -622,13 +651,15 @@ void Broker::handle_settle(Peer& peer, const wire::Settle& settle) {
         break;
     }
   }
+  // The credit the consumer returns with these settlements, as if a Credit frame followed them.
+  destination.credit += settle.credit();
   dispatch(destination);
   release_held_acks();
 }
 
 void Broker::fail(Destination& destination, Pending pending, const std::string& error,
                   bool fatal) {
-  const RetryPolicy& policy = routes_[pending.route].retry;
+  const RetryPolicy& policy = route_config(pending.route).retry;
   const auto now = SystemClock::now();
   std::string why;
   if (fatal) {
@@ -644,7 +675,7 @@ void Broker::fail(Destination& destination, Pending pending, const std::string& 
     event.ParseFromString(*pending.event);
     ++stats_.dead;
     logger_->error("dead-lettered event id={} type={} for instance={} route={}: {}", event.id(),
-                   event.type(), destination.name, table_->route_name(pending.route), why);
+                   event.type(), destination.name, route_config(pending.route).name, why);
     updates_.push_back({pending.id, DeliveryUpdate::Kind::kDead, pending.attempts, {}, why});
     release_subject(destination, pending);
     return;
@@ -737,10 +768,7 @@ void Broker::on_loaded(uint32_t index, uint64_t spilled_upto, uint64_t generatio
     pending.route = row.route;
     pending.attempts = row.attempts;
     pending.accepted_at = row.accepted_at;
-    if (pending.route >= routes_.size()) {
-      continue;  // cannot happen: the journal maps stored routes to this run's indices
-    }
-    const bool ordered = routes_[pending.route].ordering == Ordering::kSubject;
+    const bool ordered = route_config(pending.route).ordering == Ordering::kSubject;
     if (ordered) {
       pending.subject = subject_of(*pending.event);
     }
@@ -764,6 +792,17 @@ void Broker::on_loaded(uint32_t index, uint64_t spilled_upto, uint64_t generatio
   }
   arm_retry_timer(destination);
   dispatch(destination);  // also pages again if still behind
+}
+
+const RouteConfig& Broker::route_config(uint32_t route) const {
+  // A delivery queued by a route this configuration no longer has (the journal reports it as
+  // kUnknownRoute) is still owed: it goes out under the default policy, unordered.
+  static const RouteConfig* const kRemovedRoute = [] {
+    auto* config = new RouteConfig;
+    config->name = "(removed route)";
+    return config;
+  }();
+  return route < routes_.size() ? routes_[route] : *kRemovedRoute;
 }
 
 void Broker::set_peer_observer(std::function<void(const std::string&)> connected,
@@ -794,15 +833,33 @@ void Broker::flush_updates() {
 // ---- Sending ------------------------------------------------------------------------------------
 
 void Broker::send(const std::string& identity, const wire::Frame& frame) {
-  std::string bytes;
-  frame.SerializeToString(&bytes);
-  send_bytes(identity, bytes);
+  // Serialized straight into the message ZeroMQ sends, not into a string it would copy.
+  const size_t size = frame.ByteSizeLong();
+  zmq_msg_t message;
+  if (zmq_msg_init_size(&message, size) != 0) {
+    logger_->error("send to peer={} failed: {}", identity, zmq_strerror(zmq_errno()));
+    return;
+  }
+  frame.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(zmq_msg_data(&message)));
+  send_message(identity, message);
 }
 
 void Broker::send_bytes(const std::string& identity, const std::string& bytes) {
+  zmq_msg_t message;
+  if (zmq_msg_init_size(&message, bytes.size()) != 0) {
+    logger_->error("send to peer={} failed: {}", identity, zmq_strerror(zmq_errno()));
+    return;
+  }
+  std::memcpy(zmq_msg_data(&message), bytes.data(), bytes.size());
+  send_message(identity, message);
+}
+
+void Broker::send_message(const std::string& identity, zmq_msg_t& message) {
   if (zmq_send(socket_, identity.data(), identity.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-      zmq_send(socket_, bytes.data(), bytes.size(), ZMQ_DONTWAIT) < 0) {
-    if (zmq_errno() == EHOSTUNREACH) {
+      zmq_msg_send(&message, socket_, ZMQ_DONTWAIT) < 0) {
+    const int error = zmq_errno();
+    zmq_msg_close(&message);  // not sent: still ours
+    if (error == EHOSTUNREACH) {
       // The peer disconnected; what it had in flight goes back to its queue.
       logger_->debug("peer={} is unreachable", identity);
       if (peers_.count(identity) != 0) {
@@ -810,7 +867,7 @@ void Broker::send_bytes(const std::string& identity, const std::string& bytes) {
       }
       return;
     }
-    logger_->error("send to peer={} failed: {}", identity, zmq_strerror(zmq_errno()));
+    logger_->error("send to peer={} failed: {}", identity, zmq_strerror(error));
     return;
   }
   auto it = peers_.find(identity);

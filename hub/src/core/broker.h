@@ -21,7 +21,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include <google/protobuf/arena.h>
 #include <spdlog/logger.h>
+#include <zmq.h>
 
 #include "common/asio.h"
 #include "config/config.h"
@@ -81,6 +83,10 @@ class Broker {
   void stop();
   // The journal carried out a replay for these destinations: load what it added.
   void on_replay(const ReplayNotice& notice);
+  // Applies a reloaded configuration's routes and instances atomically (between two messages).
+  // Destinations and routes keep their indices; new ones are appended and named to the journal.
+  // A route that is gone matches nothing more; what was already queued for it is still delivered.
+  Status reload(const std::vector<RouteConfig>& routes, std::vector<InstanceInfo> instances);
   // Tells `connected` when an instance has been welcomed and `lost` when one disconnects without
   // saying goodbye or goes silent (with why), so a supervisor can restart it.
   void set_peer_observer(std::function<void(const std::string&)> connected,
@@ -103,6 +109,7 @@ class Broker {
     std::string subject;                          // set for routes with `ordering: subject`
   };
   struct Destination {
+    uint32_t index = 0;                           // in destinations_ and the journal
     std::string name;
     std::string peer;                             // routing id of its consumer; empty while none
     uint32_t credit = 0;
@@ -140,9 +147,16 @@ class Broker {
   struct Routed {
     std::shared_ptr<const std::string> body;
     std::string subject;
-    std::vector<RouteTarget> targets;
+    uint32_t first_target = 0;  // its targets: RoutedBatch::targets[first_target..+target_count)
+    uint32_t target_count = 0;
+  };
+  struct RoutedBatch {
+    std::vector<Routed> events;
+    std::vector<RouteTarget> targets;  // every event's, in one allocation
   };
 
+  // The configuration of route `route`; a default one for a route no longer configured.
+  const RouteConfig& route_config(uint32_t route) const;
   void on_ready();
   void handle_message(const std::string& identity, const void* data, size_t size);
   void handle_hello(const std::string& identity, const simpang::v1::wire::Hello& hello);
@@ -151,7 +165,7 @@ class Broker {
   void handle_publish(Peer& peer, const std::string& identity,
                       simpang::v1::wire::Publish& publish);
   void on_appended(const std::string& identity, uint64_t batch,
-                   std::shared_ptr<std::vector<Routed>> routed,
+                   std::shared_ptr<RoutedBatch> routed,
                    std::shared_ptr<simpang::v1::wire::PublishReject> rejections,
                    StatusOr<std::vector<AppendedEvent>> result);
   void handle_settle(Peer& peer, const simpang::v1::wire::Settle& settle);
@@ -172,6 +186,9 @@ class Broker {
   void release_held_acks();
   void send(const std::string& identity, const simpang::v1::wire::Frame& frame);
   void send_bytes(const std::string& identity, const std::string& bytes);
+  // Sends `message` (a whole Frame) to the peer, handing its buffer to ZeroMQ without a copy.
+  // OWNERSHIP: takes `message`; it is closed or sent either way.
+  void send_message(const std::string& identity, zmq_msg_t& message);
   void on_heartbeat_timer();
   void on_summary_timer();
 
@@ -193,7 +210,8 @@ class Broker {
   std::unordered_map<std::string, InstanceInfo> instances_;    // configured, by name
   std::unordered_map<std::string, Peer> peers_;                // connected, by routing id
   std::unordered_map<std::string, uint64_t> sessions_;         // hello count per routing id
-  std::vector<Destination> destinations_;                      // RouteTable::destinations() order
+  // RouteTable::destinations() order. A deque: a reload appends, and timers hold references.
+  std::deque<Destination> destinations_;
   std::unordered_map<std::string, int> destination_index_;     // by instance name
   std::deque<std::pair<std::string, std::string>> held_acks_;  // (peer, frame) while journal full
   std::vector<DeliveryUpdate> updates_;                        // settlements to record
@@ -205,9 +223,12 @@ class Broker {
   std::function<void(const std::string&)> on_connected_;
   std::function<void(const std::string&, const std::string&)> on_lost_;
 
+  // Incoming frames are parsed on this arena, reset per message, so a Publish's messages and
+  // strings cost no malloc/free each. Its first block is ours and kept across resets.
+  std::unique_ptr<char[]> arena_block_;
+  std::unique_ptr<google::protobuf::Arena> arena_;
   // Reused per message, to avoid allocating on the hot path.
-  simpang::v1::wire::Frame in_frame_;
-  simpang::v1::Event event_;
+  simpang::v1::Event event_;  // the attributes of the event being published (see wire_codec.h)
   std::vector<RouteTarget> targets_;
   std::vector<bool> touched_;  // destinations that got deliveries from the current completion
 };

@@ -2,7 +2,7 @@
 
 #include <zmq.h>
 
-#include <future>
+#include <condition_variable>
 #include <map>
 #include <thread>
 
@@ -32,15 +32,6 @@ struct ZmqContext {
   ~ZmqContext() { zmq_ctx_term(handle); }
 };
 
-// Runs `fn` on the io_context's thread and returns its result.
-template <typename Fn>
-auto on_loop(boost::asio::io_context& io, Fn fn) -> decltype(fn()) {
-  std::packaged_task<decltype(fn())()> task(std::move(fn));
-  auto result = task.get_future();
-  boost::asio::post(io, [&task] { task(); });
-  return result.get();
-}
-
 StatusOr<std::unique_ptr<Journal>> open_journal(const Config& config, const RouteTable& table) {
   const JournalSettings& settings = config.journal;
   JournalOptions options;
@@ -60,16 +51,324 @@ StatusOr<std::unique_ptr<Journal>> open_journal(const Config& config, const Rout
   return Journal::open(options, table.destinations(), std::move(routes));
 }
 
+std::vector<InstanceInfo> instance_infos(const Config& config) {
+  std::vector<InstanceInfo> infos;
+  for (const auto& plugin : config.plugins) {
+    infos.push_back({plugin.name, plugin.plugin_kind != SIMPANG_KIND_SOURCE});
+  }
+  return infos;
+}
+
+// What makes two configurations of one instance the same instance: anything else restarts it.
+bool same_instance(const PluginInstanceConfig& a, const PluginInstanceConfig& b) {
+  return a.library == b.library && a.config_json == b.config_json && a.isolation == b.isolation &&
+         a.transport == b.transport && a.stop_timeout == b.stop_timeout &&
+         a.start_timeout == b.start_timeout &&
+         a.restart.initial_backoff == b.restart.initial_backoff &&
+         a.restart.max_backoff == b.restart.max_backoff &&
+         a.restart.max_failures == b.restart.max_failures && a.restart.window == b.restart.window;
+}
+
+// One run of the hub: the loop thread with the broker and the supervisor, the journal, and the
+// plugin instances. Its methods run on the main thread and reach the loop through on_loop().
+class RunningHub {
+ public:
+  RunningHub(Config config, std::shared_ptr<spdlog::logger> logger, std::string ipc_endpoint)
+      : config_(std::move(config)),
+        logger_(std::move(logger)),
+        ipc_endpoint_(std::move(ipc_endpoint)) {}
+
+  // Opens the journal, binds the broker and starts the loop thread.
+  Status open(std::unique_ptr<RouteTable> table) {
+    auto journal = open_journal(config_, *table);
+    if (!journal.ok()) {
+      return journal.status();
+    }
+    journal_ = std::move(*journal);
+    BrokerOptions options;
+    options.heartbeat = config_.hub.heartbeat;
+    options.summary_interval = config_.hub.summary_interval;
+    options.max_batch = config_.hub.max_batch;
+    options.memory_limit = config_.hub.queue_limit;
+    broker_ = std::make_unique<Broker>(io_, zmq_.handle, *journal_, std::move(table),
+                                       config_.routes, instance_infos(config_), options, logger_);
+    journal_->start([this](ReplayNotice notice) {
+      boost::asio::post(io_, [this, notice = std::move(notice)] { broker_->on_replay(notice); });
+    });
+    journal_started_ = true;
+    if (auto status = broker_->start({kInprocEndpoint, ipc_endpoint_}); !status.ok()) {
+      return status;
+    }
+    // Process-isolated instances run as `simpang plugin-host` children of this executable.
+    std::error_code ec;
+    supervisor_ = std::make_unique<ProcessSupervisor>(
+        io_, logger_, std::filesystem::read_symlink("/proc/self/exe", ec), ipc_endpoint_,
+        config_.hub.heartbeat, std::string(spdlog::level::to_string_view(logger_->level()).data()));
+    broker_->set_peer_observer(
+        [this](const std::string& instance) { supervisor_->on_connected(instance); },
+        [this](const std::string& instance, const std::string& why) {
+          supervisor_->on_lost(instance, why);
+        });
+    loop_ = std::thread([this] { io_.run(); });
+    return Status::Ok();
+  }
+
+  // Creates every configured instance, then starts them, consumers first.
+  Status start_all() {
+    for (const auto& plugin : config_.plugins) {
+      SIMPANG_RETURN_IF_ERROR(create(plugin));
+    }
+    return start_created();
+  }
+
+  // Stops everything in dependency order and closes the journal. Returns whether it was clean.
+  bool stop_all(bool clean) {
+    // Sources stop publishing first; once what they published has been delivered, transforms
+    // stop; once theirs has, sinks stop.
+    clean = stop_kind(SIMPANG_KIND_SOURCE) && clean;
+    clean = drain() && clean;
+    clean = stop_kind(SIMPANG_KIND_TRANSFORM) && clean;
+    clean = drain() && clean;
+    clean = stop_kind(SIMPANG_KIND_SINK) && clean;
+    on_loop([&] {
+      broker_->log_summary();
+      for (const auto& [name, why] : supervisor_->failed()) {
+        logger_->error("instance={} is marked failed: {}", name, why);
+      }
+      broker_->stop();
+      return 0;
+    });
+    return clean;
+  }
+
+  // Applies a new, already validated configuration: only instances whose configuration changed
+  // restart, routes are swapped atomically on the loop, and what is in flight stays in flight.
+  void reload(Config next) {
+    if (next.hub.state_dir != config_.hub.state_dir || next.journal.file != config_.journal.file ||
+        next.journal.kind != config_.journal.kind) {
+      logger_->warn("reload: hub.state_dir and the journal cannot change while running; "
+                    "keeping the current ones (restart the hub to change them)");
+    }
+    std::vector<const PluginInstanceConfig*> added;
+    std::vector<std::string> removed;
+    for (const auto& plugin : next.plugins) {
+      const auto* current = config_.find_plugin(plugin.name);
+      if (current == nullptr || !same_instance(*current, plugin)) {
+        added.push_back(&plugin);
+      }
+    }
+    for (const auto& plugin : config_.plugins) {
+      const auto* wanted = next.find_plugin(plugin.name);
+      if (wanted == nullptr || !same_instance(plugin, *wanted)) {
+        removed.push_back(plugin.name);
+      }
+    }
+    // New routes first: from here on, events for a new destination wait in the journal for it.
+    Status swapped = on_loop([&] { return broker_->reload(next.routes, instance_infos(next)); });
+    if (!swapped.ok()) {
+      logger_->error("reload refused: {}", swapped.message());
+      return;
+    }
+    // Then the instances that went away or changed stop (their unsettled deliveries go back to
+    // their queues), and the new or changed ones start.
+    stop_named(removed);
+    for (const auto& name : removed) {
+      instances_.erase(name);
+      on_loop([&] {
+        supervisor_->remove(name);
+        return 0;
+      });
+    }
+    const std::string hub_section_note =
+        next.hub.heartbeat != config_.hub.heartbeat ? " (hub settings apply on restart)" : "";
+    config_.routes = next.routes;
+    config_.plugins = next.plugins;
+    for (const auto* plugin : added) {
+      if (auto status = create(*plugin); !status.ok()) {
+        logger_->error("reload: {}", status.message());
+      }
+    }
+    if (auto status = start_created(); !status.ok()) {
+      logger_->error("reload: {}", status.message());
+    }
+    logger_->info("reloaded {}: {} instances stopped, {} started, {} routes{}",
+                  config_.file.string(), removed.size(), added.size(), config_.routes.size(),
+                  hub_section_note);
+  }
+
+  // Ends the loop thread and frees everything. Returns false when a plugin thread is still
+  // running library code (the caller must then leave the process at once).
+  bool close() {
+    if (journal_started_) {
+      journal_->stop();  // commits the last settlements; its completions still find the loop
+    }
+    io_.stop();
+    if (loop_.joinable()) {
+      loop_.join();
+    }
+    supervisor_.reset();
+    broker_.reset();
+    bool all_stopped = true;
+    for (const auto& [name, instance] : instances_) {
+      all_stopped = all_stopped && (!instance.thread || instance.thread->stopped_cleanly());
+    }
+    instances_.clear();
+    return all_stopped;
+  }
+
+  boost::asio::io_context& io() { return io_; }
+  size_t instance_count() const { return instances_.size(); }
+  size_t process_count() const {
+    return std::count_if(instances_.begin(), instances_.end(),
+                         [](const auto& entry) { return !entry.second.thread; });
+  }
+
+ private:
+  struct Instance {
+    simpang_plugin_kind kind = SIMPANG_KIND_SOURCE;
+    std::unique_ptr<PluginInstance> thread;  // null for a process-isolated instance
+    bool started = false;
+  };
+
+  // Runs `fn` on the loop thread and returns its result.
+  template <typename Fn>
+  auto on_loop(Fn fn) -> decltype(fn()) {
+    std::packaged_task<decltype(fn())()> task(std::move(fn));
+    auto result = task.get_future();
+    boost::asio::post(io_, [&task] { task(); });
+    return result.get();
+  }
+
+  Status create(const PluginInstanceConfig& plugin) {
+    const auto state_dir = config_.hub.state_dir / "instances" / plugin.name;
+    std::error_code ec;
+    std::filesystem::create_directories(state_dir, ec);
+    Instance instance;
+    instance.kind = static_cast<simpang_plugin_kind>(plugin.plugin_kind);
+    if (plugin.isolation == Isolation::kProcess) {
+      on_loop([&] {
+        supervisor_->add(plugin, state_dir);
+        return 0;
+      });
+    } else {
+      auto& library = libraries_[plugin.library];
+      if (!library) {
+        auto opened = PluginLibrary::open(plugin.library);
+        if (!opened.ok()) {
+          return opened.status();
+        }
+        library = *opened;
+      }
+      instance.thread = std::make_unique<PluginInstance>(
+          plugin, library, zmq_.handle,
+          plugin.transport == PluginTransport::kIpc ? ipc_endpoint_ : kInprocEndpoint, state_dir,
+          config_.hub.heartbeat);
+      SIMPANG_RETURN_IF_ERROR(instance.thread->create());
+    }
+    instances_[plugin.name] = std::move(instance);
+    return Status::Ok();
+  }
+
+  Status start_created() {
+    // Consumers first, so the first events find their destinations ready.
+    for (bool sources : {false, true}) {
+      for (auto& [name, instance] : instances_) {
+        if (instance.started || (instance.kind == SIMPANG_KIND_SOURCE) != sources) {
+          continue;
+        }
+        instance.started = true;
+        if (instance.thread) {
+          SIMPANG_RETURN_IF_ERROR(instance.thread->start());
+        }
+      }
+    }
+    on_loop([&] {
+      supervisor_->start();
+      return 0;
+    });
+    return Status::Ok();
+  }
+
+  bool stop_kind(simpang_plugin_kind kind) {
+    std::vector<std::string> names;
+    for (const auto& [name, instance] : instances_) {
+      if (instance.kind == kind) {
+        names.push_back(name);
+      }
+    }
+    return stop_named(names);
+  }
+
+  // Stops the named instances: process ones through the supervisor, thread ones directly.
+  bool stop_named(const std::vector<std::string>& names) {
+    bool clean = true;
+    std::promise<void> children_stopped;
+    on_loop([&] {
+      supervisor_->stop(names, [&children_stopped] { children_stopped.set_value(); });
+      return 0;
+    });
+    for (const auto& name : names) {
+      auto it = instances_.find(name);
+      if (it != instances_.end() && it->second.thread && it->second.started) {
+        if (auto status = it->second.thread->stop(); !status.ok()) {
+          logger_->error("{}", status.message());
+          clean = false;
+        }
+      }
+    }
+    children_stopped.get_future().wait();
+    return clean;
+  }
+
+  // Waits until what was accepted has been delivered to connected consumers, or drain_timeout.
+  bool drain() {
+    const auto deadline = std::chrono::steady_clock::now() + config_.hub.drain_timeout;
+    while (on_loop([&] { return broker_->outstanding(); }) > 0) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        logger_->error("drain timeout ({} ms) reached with events still outstanding",
+                       config_.hub.drain_timeout.count());
+        return false;
+      }
+      std::this_thread::sleep_for(milliseconds(10));  // shutdown only; polls the loop's count
+    }
+    return true;
+  }
+
+  Config config_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::string ipc_endpoint_;
+  // Destroyed in reverse: the context outlives every socket, the io_context every timer.
+  ZmqContext zmq_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
+      boost::asio::make_work_guard(io_)};
+  std::unique_ptr<Journal> journal_;
+  bool journal_started_ = false;
+  std::unique_ptr<Broker> broker_;
+  std::unique_ptr<ProcessSupervisor> supervisor_;
+  std::thread loop_;
+  std::map<std::filesystem::path, std::shared_ptr<PluginLibrary>> libraries_;
+  std::map<std::string, Instance> instances_;
+};
+
 }  // namespace
 
 Hub::Hub(Config config) : config_(std::move(config)) {}
 
 void Hub::request_stop() {
-  std::lock_guard lock(stop_mutex_);
-  if (!stop_requested_) {
+  {
+    std::lock_guard lock(mutex_);
     stop_requested_ = true;
-    stop_.set_value();
   }
+  wake_.notify_all();
+}
+
+void Hub::request_reload() {
+  {
+    std::lock_guard lock(mutex_);
+    ++reloads_requested_;
+  }
+  wake_.notify_all();
 }
 
 int Hub::run(const RunOptions& options) {
@@ -88,199 +387,86 @@ int Hub::run(const RunOptions& options) {
                   "the limit is {}", settings.state_dir.string(), ipc_path.size(), kMaxIpcPath);
     return kExitStartFailed;
   }
-  const std::string ipc_endpoint = "ipc://" + ipc_path;
-
-  auto routes = RouteTable::compile(config_.routes);
-  if (!routes.ok()) {
-    logger->error("{}", routes.status().message());
-    return kExitStartFailed;
-  }
-  std::vector<InstanceInfo> infos;
-  for (const auto& plugin : config_.plugins) {
-    infos.push_back({plugin.name, plugin.plugin_kind != SIMPANG_KIND_SOURCE});
-  }
-
-  auto journal = open_journal(config_, **routes);
-  if (!journal.ok()) {
-    logger->error("{}", journal.status().message());
+  auto table = RouteTable::compile(config_.routes);
+  if (!table.ok()) {
+    logger->error("{}", table.status().message());
     return kExitStartFailed;
   }
 
-  ZmqContext zmq_context;
-  boost::asio::io_context io;
-  BrokerOptions broker_options;
-  broker_options.heartbeat = settings.heartbeat;
-  broker_options.summary_interval = settings.summary_interval;
-  broker_options.max_batch = settings.max_batch;
-  broker_options.memory_limit = settings.queue_limit;
-  auto broker = std::make_unique<Broker>(io, zmq_context.handle, **journal, std::move(*routes),
-                                         config_.routes, std::move(infos), broker_options, logger);
-  (*journal)->start([&io, &broker](ReplayNotice notice) {
-    boost::asio::post(io, [&broker, notice = std::move(notice)] { broker->on_replay(notice); });
-  });
-  if (auto status = broker->start({kInprocEndpoint, ipc_endpoint}); !status.ok()) {
-    logger->error("{}", status.message());
-    (*journal)->stop();
-    return kExitStartFailed;
-  }
-
-  auto stop_requested = stop_.get_future();
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& error, int signal) {
-    if (!error) {
-      logger->info("received {}; draining and stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
-      request_stop();
-    }
-  });
-  // Process-isolated instances run as `simpang plugin-host` children of this executable.
-  std::error_code exe_error;
-  const auto executable = std::filesystem::read_symlink("/proc/self/exe", exe_error);
-  ProcessSupervisor supervisor(io, logger, executable, ipc_endpoint, settings.heartbeat,
-                               std::string(spdlog::level::to_string_view(logger->level()).data()));
-  broker->set_peer_observer(
-      [&supervisor](const std::string& instance) { supervisor.on_connected(instance); },
-      [&supervisor](const std::string& instance, const std::string& why) {
-        supervisor.on_lost(instance, why);
-      });
-  auto work = boost::asio::make_work_guard(io);
-  std::thread loop([&io] { io.run(); });
-
-  // Open each library once, then create every instance before starting any, so a bad instance
-  // config stops the hub before any event flows.
-  std::map<std::filesystem::path, std::shared_ptr<PluginLibrary>> libraries;
-  std::vector<std::unique_ptr<PluginInstance>> instances;
-  std::map<std::string, simpang_plugin_kind> process_kinds;  // process-isolated, by name
+  RunningHub hub(config_, logger, "ipc://" + ipc_path);
   bool started = true;
-  for (const auto& plugin : config_.plugins) {
-    if (plugin.isolation == Isolation::kProcess) {
-      const auto state_dir = settings.state_dir / "instances" / plugin.name;
-      std::filesystem::create_directories(state_dir, ec);
-      process_kinds[plugin.name] = static_cast<simpang_plugin_kind>(plugin.plugin_kind);
-      on_loop(io, [&] {
-        supervisor.add(plugin, state_dir);
-        return 0;
-      });
-      continue;
-    }
-    auto& library = libraries[plugin.library];
-    if (!library) {
-      auto opened = PluginLibrary::open(plugin.library);
-      if (!opened.ok()) {
-        logger->error("{}", opened.status().message());
-        started = false;
-        break;
-      }
-      library = *opened;
-    }
-    const auto state_dir = settings.state_dir / "instances" / plugin.name;
-    std::filesystem::create_directories(state_dir, ec);
-    auto instance = std::make_unique<PluginInstance>(
-        plugin, library, zmq_context.handle,
-        plugin.transport == PluginTransport::kIpc ? ipc_endpoint : kInprocEndpoint, state_dir,
-        settings.heartbeat);
-    if (auto status = instance->create(); !status.ok()) {
-      logger->error("{}", status.message());
-      started = false;
-      break;
-    }
-    instances.push_back(std::move(instance));
+  if (auto status = hub.open(std::move(*table)); !status.ok()) {
+    logger->error("{}", status.message());
+    hub.close();
+    return kExitStartFailed;
   }
-  // Consumers first, so the first events find their destinations ready.
-  std::stable_partition(instances.begin(), instances.end(), [](const auto& instance) {
-    return instance->kind() != SIMPANG_KIND_SOURCE;
-  });
-  for (auto& instance : instances) {
-    if (!started) {
-      break;
-    }
-    if (auto status = instance->start(); !status.ok()) {
-      logger->error("{}", status.message());
-      started = false;
-    }
+  boost::asio::signal_set signals(hub.io(), SIGINT, SIGTERM, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& error, int signal) {
+        if (error) {
+          return;
+        }
+        if (signal == SIGHUP) {
+          logger->info("received SIGHUP; reloading {}", config_.file.string());
+          request_reload();
+          signals.async_wait(on_signal);
+          return;
+        }
+        logger->info("received {}; draining and stopping",
+                     signal == SIGINT ? "SIGINT" : "SIGTERM");
+        request_stop();
+      };
+  signals.async_wait(on_signal);
+
+  if (auto status = hub.start_all(); !status.ok()) {
+    logger->error("{}", status.message());
+    started = false;
   }
 
   if (started) {
-    on_loop(io, [&] {
-      supervisor.start();
-      return 0;
-    });
     logger->info("running {} plugin instances ({} in processes of their own), {} routes; state "
                  "in {}",
-                 instances.size() + process_kinds.size(), process_kinds.size(),
-                 config_.routes.size(), settings.state_dir.string());
-    if (options.duration) {
-      if (stop_requested.wait_for(*options.duration) == std::future_status::timeout) {
+                 hub.instance_count(), hub.process_count(), config_.routes.size(),
+                 settings.state_dir.string());
+    const auto deadline = options.duration
+                              ? std::chrono::steady_clock::now() + *options.duration
+                              : std::chrono::steady_clock::time_point::max();
+    uint64_t reloads_done = 0;
+    while (true) {
+      std::unique_lock lock(mutex_);
+      const bool woken = wake_.wait_until(lock, deadline, [&] {
+        return stop_requested_ || reloads_requested_ > reloads_done;
+      });
+      if (!woken) {
         logger->info("ran for {} ms; draining and stopping", options.duration->count());
+        break;
       }
-    } else {
-      stop_requested.wait();
-    }
-  }
-
-  // Shutdown in dependency order: sources stop publishing first; once what they published has
-  // been delivered, transforms stop; once theirs has, sinks stop.
-  bool clean = started;
-  auto drain = [&] {
-    const auto deadline = std::chrono::steady_clock::now() + settings.drain_timeout;
-    while (on_loop(io, [&] { return broker->outstanding(); }) > 0) {
-      if (std::chrono::steady_clock::now() >= deadline) {
-        logger->error("drain timeout ({} ms) reached with events still outstanding",
-                      settings.drain_timeout.count());
-        clean = false;
-        return;
+      if (stop_requested_) {
+        break;
       }
-      std::this_thread::sleep_for(milliseconds(10));  // shutdown only; polls the loop's count
-    }
-  };
-  auto stop_kind = [&](simpang_plugin_kind kind) {
-    std::vector<std::string> children;
-    for (const auto& [name, child_kind] : process_kinds) {
-      if (child_kind == kind) {
-        children.push_back(name);
+      reloads_done = reloads_requested_;
+      lock.unlock();
+      if (!options.reload) {
+        logger->warn("reload requested, but this hub was started without a way to reload");
+        continue;
       }
-    }
-    std::promise<void> children_stopped;
-    on_loop(io, [&] {
-      supervisor.stop(children, [&children_stopped] { children_stopped.set_value(); });
-      return 0;
-    });
-    for (auto& instance : instances) {
-      if (instance->kind() == kind) {
-        if (auto status = instance->stop(); !status.ok()) {
-          logger->error("{}", status.message());
-          clean = false;
+      // An invalid file is refused whole, and the running configuration stays.
+      ConfigResult next = options.reload();
+      if (!next.ok()) {
+        for (const auto& diagnostic : next.diagnostics) {
+          logger->error("{}", diagnostic.to_string());
         }
+        logger->error("reload refused: {} problems; still running the previous configuration",
+                      next.diagnostics.size());
+        continue;
       }
+      hub.reload(std::move(*next.config));
     }
-    children_stopped.get_future().wait();
-  };
-  stop_kind(SIMPANG_KIND_SOURCE);
-  drain();
-  stop_kind(SIMPANG_KIND_TRANSFORM);
-  drain();
-  stop_kind(SIMPANG_KIND_SINK);
-
-  on_loop(io, [&] {
-    broker->log_summary();
-    for (const auto& [name, why] : supervisor.failed()) {
-      logger->error("instance={} is marked failed: {}", name, why);
-    }
-    broker->stop();
-    signals.cancel();
-    return 0;
-  });
-  // Commits the last settlements; its completions still find the loop running.
-  (*journal)->stop();
-  work.reset();
-  io.stop();
-  loop.join();
-  broker.reset();
-  bool all_stopped = true;
-  for (const auto& instance : instances) {
-    all_stopped = all_stopped && instance->stopped_cleanly();
   }
-  instances.clear();
-  if (!all_stopped) {
+
+  const bool clean = hub.stop_all(started);
+  signals.cancel();
+  if (!hub.close()) {
     // A plugin thread is still running library code; leaving through exit() would run static
     // destructors under it. Flush the logs and leave at once.
     spdlog::default_logger()->flush();

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <chrono>
-#include <future>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 
@@ -17,6 +19,8 @@ namespace simpang::hub {
 struct RunOptions {
   // Stop by itself after this long (for scripts and tests); otherwise run until SIGINT/SIGTERM.
   std::optional<std::chrono::milliseconds> duration;
+  // Reads the configuration again, for SIGHUP. Without it a SIGHUP is logged and ignored.
+  std::function<ConfigResult()> reload;
 };
 
 // Process exit codes of `simpang run`.
@@ -35,12 +39,15 @@ class Hub {
 
   // Asks a running hub to drain and stop, as SIGTERM does. Thread rule: any thread; idempotent.
   void request_stop();
+  // Asks a running hub to reload its configuration, as SIGHUP does. Thread rule: any thread.
+  void request_reload();
 
  private:
   Config config_;
-  std::mutex stop_mutex_;
-  std::promise<void> stop_;        // GUARDED_BY(stop_mutex_)
-  bool stop_requested_ = false;    // GUARDED_BY(stop_mutex_)
+  std::mutex mutex_;
+  std::condition_variable wake_;      // the main thread waits on it for the two requests
+  bool stop_requested_ = false;       // GUARDED_BY(mutex_)
+  uint64_t reloads_requested_ = 0;    // GUARDED_BY(mutex_)
 };
 
 }  // namespace simpang::hub

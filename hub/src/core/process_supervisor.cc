@@ -59,15 +59,22 @@ void ProcessSupervisor::add(const PluginInstanceConfig& config,
 }
 
 void ProcessSupervisor::start() {
-  sigchld_.async_wait([this](const boost::system::error_code& ec, int) {
-    if (!ec) {
-      on_sigchld();
-    }
-  });
+  if (!watching_) {
+    watching_ = true;
+    sigchld_.async_wait([this](const boost::system::error_code& ec, int) {
+      if (!ec) {
+        on_sigchld();
+      }
+    });
+  }
   for (auto& [name, child] : children_) {
-    spawn(child);
+    if (child.state == State::kStopped && child.pid <= 0) {
+      spawn(child);
+    }
   }
 }
+
+void ProcessSupervisor::remove(const std::string& instance) { children_.erase(instance); }
 
 void ProcessSupervisor::spawn(Child& child) {
   const auto& c = child.config;

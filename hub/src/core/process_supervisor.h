@@ -39,8 +39,10 @@ class ProcessSupervisor {
 
   // Registers an instance to supervise; its config JSON is written into `state_dir`.
   void add(const PluginInstanceConfig& config, const std::filesystem::path& state_dir);
-  // Spawns every registered instance.
+  // Spawns every registered instance that is not running yet.
   void start();
+  // Forgets an instance. REQUIRES: it was stopped (stop() completed for it).
+  void remove(const std::string& instance);
   // The broker's word on a peer: it said hello / it went silent (or disconnected).
   void on_connected(const std::string& instance);
   void on_lost(const std::string& instance, const std::string& why);
@@ -78,6 +80,7 @@ class ProcessSupervisor {
   std::chrono::milliseconds heartbeat_;
   std::string log_level_;
   boost::asio::signal_set sigchld_;
+  bool watching_ = false;
   std::map<std::string, Child> children_;
   std::vector<std::string> stopping_;  // instances a stop() waits for
   std::function<void()> stopped_;      // its completion

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -66,12 +67,51 @@ constexpr int64_t kVacuumSlicePages = 4096;
 // tenth of the writer's time per event appended and acked.
 constexpr size_t kRecentDeliveries = size_t{1} << 16;
 
-// One unit of queued work, in submission order.
+// This run's destination and route indices <-> names.id. Replaced, never modified: a reload's
+// add_names() publishes a longer copy, and readers keep the snapshot they took.
+struct Names {
+  std::vector<int64_t> destination_ids;
+  std::vector<int64_t> route_ids;
+  std::unordered_map<int64_t, uint32_t> destination_index;  // a repeated name keeps its first index
+  std::unordered_map<int64_t, uint32_t> route_index;
+};
+
+// Adds names to `names` (and to the dictionary when new). REQUIRES: a transaction is open.
+Status add_to(Names& names, Db& db, const std::vector<std::string>& destinations,
+              const std::vector<std::string>& routes) {
+  for (const std::string& name : destinations) {
+    auto id = journal_internal::ensure_name(db, NameKind::kDestination, name);
+    if (!id.ok()) {
+      return id.status();
+    }
+    names.destination_index.emplace(*id, static_cast<uint32_t>(names.destination_ids.size()));
+    names.destination_ids.push_back(*id);
+  }
+  for (const std::string& name : routes) {
+    auto id = journal_internal::ensure_name(db, NameKind::kRoute, name);
+    if (!id.ok()) {
+      return id.status();
+    }
+    names.route_index.emplace(*id, static_cast<uint32_t>(names.route_ids.size()));
+    names.route_ids.push_back(*id);
+  }
+  return Status::Ok();
+}
+
+// An add_names() call waiting for the writer.
+struct NamesRequest {
+  std::vector<std::string> destinations;
+  std::vector<std::string> routes;
+  std::promise<Status> done;
+};
+
+// One unit of queued work, in submission order: an append, updates, or names.
 struct Op {
   bool is_append = false;
   AppendBatch batch;
   Journal::AppendDone done;
   std::vector<DeliveryUpdate> updates;
+  std::shared_ptr<NamesRequest> names;
 };
 
 // Changes one transaction makes to the counters; applied to the atomics only once it commits.
@@ -161,11 +201,11 @@ int64_t query_or_zero(Stmt& stmt) {
 
 // Thread rules: append(), update(), full() and stats() from any thread; load_pending() and
 // load_cursors() from any thread (serialised on the reader connection); start() and stop() from
-// the owner, never from a callback (stop() joins the thread the callbacks run on). Three threads of
-// its own: the writer (the write connection, the queue's consumer, every callback), the
-// checkpointer (its own connection), and whoever calls the read methods. OWNERSHIP: owns its
-// connections, threads and FILE.lock; the callbacks it is given are called, never stored beyond
-// stop().
+// the owner, never from a callback (stop() joins the thread the callbacks run on). Two threads of
+// its own: the writer (the write connection, the queue's consumer, every callback) and the
+// checkpointer (its own connection); the read methods run on their caller's thread.
+// OWNERSHIP: owns its connections, threads and FILE.lock; the callbacks it is given are called,
+// never stored beyond stop().
 class JournalImpl final : public Journal {
  public:
   JournalImpl(JournalOptions options, std::unique_ptr<FileLock> lock)
@@ -182,6 +222,9 @@ class JournalImpl final : public Journal {
   bool full() const override {
     return pending_events_.load(std::memory_order_relaxed) > options_.max_events;
   }
+  // REQUIRES: not called from a callback (it waits for the writer).
+  Status add_names(const std::vector<std::string>& destinations,
+                   const std::vector<std::string>& routes) override;
   StatusOr<std::vector<StoredDelivery>> load_pending(uint32_t destination, uint64_t after_id,
                                                      size_t limit) override;
   StatusOr<std::map<std::string, std::string>> load_cursors(const std::string& instance) override;
@@ -201,7 +244,7 @@ class JournalImpl final : public Journal {
   // Appends one batch. A batch the journal cannot take (a destination index out of range) gets
   // its own error in `result` and leaves the transaction intact; the returned Status is a database
   // error that fails the whole transaction.
-  Status append_batch(const AppendBatch& batch, int64_t now_ms,
+  Status append_batch(const AppendBatch& batch, const Names& names, int64_t now_ms,
                       StatusOr<std::vector<AppendedEvent>>& result, GroupDelta& delta);
   Status apply_updates(const std::vector<DeliveryUpdate>& updates, int64_t now_ms,
                        GroupDelta& delta);
@@ -230,11 +273,17 @@ class JournalImpl final : public Journal {
   // OWNERSHIP: held from open() until destruction: this process is the journal's only writer.
   std::unique_ptr<FileLock> lock_;
 
-  // Destination and route indices of this run <-> names.id. Set by init(), then read-only.
-  std::vector<int64_t> destination_ids_;
-  std::vector<int64_t> route_ids_;
-  std::unordered_map<int64_t, uint32_t> destination_index_;
-  std::unordered_map<int64_t, uint32_t> route_index_;
+  // The current names. GUARDED_BY(names_mutex_); the snapshot itself is immutable.
+  std::shared_ptr<const Names> names() const {
+    std::lock_guard lock(names_mutex_);
+    return names_;
+  }
+  void publish(std::shared_ptr<const Names> names) {
+    std::lock_guard lock(names_mutex_);
+    names_ = std::move(names);
+  }
+  mutable std::mutex names_mutex_;
+  std::shared_ptr<const Names> names_;
 
   // Writer state. GUARDED_BY: the writer thread (init() before it starts, nothing after stop()).
   std::unique_ptr<Db> writer_db_;
@@ -332,23 +381,10 @@ Status JournalImpl::init(std::vector<std::string> destinations, std::vector<std:
   {
     journal_internal::Transaction transaction(*writer_db_);
     SIMPANG_RETURN_IF_ERROR(transaction.begin());
-    for (uint32_t i = 0; i < destinations.size(); ++i) {
-      auto id = journal_internal::ensure_name(*writer_db_, NameKind::kDestination, destinations[i]);
-      if (!id.ok()) {
-        return id.status();
-      }
-      destination_ids_.push_back(*id);
-      destination_index_.emplace(*id, i);  // a repeated name keeps its first index
-    }
-    for (uint32_t i = 0; i < routes.size(); ++i) {
-      auto id = journal_internal::ensure_name(*writer_db_, NameKind::kRoute, routes[i]);
-      if (!id.ok()) {
-        return id.status();
-      }
-      route_ids_.push_back(*id);
-      route_index_.emplace(*id, i);
-    }
+    auto names = std::make_shared<Names>();
+    SIMPANG_RETURN_IF_ERROR(add_to(*names, *writer_db_, destinations, routes));
     SIMPANG_RETURN_IF_ERROR(transaction.commit());
+    publish(std::move(names));
   }
 
   auto counters = journal_internal::load_counters(*writer_db_);
@@ -490,7 +526,7 @@ void JournalImpl::append(AppendBatch batch, AppendDone done) {
     std::lock_guard lock(mutex_);
     finished.swap(finished_);
     if (!closed_) {
-      queue_.push_back(Op{true, std::move(batch), std::move(done), {}});
+      queue_.push_back(Op{true, std::move(batch), std::move(done), {}, nullptr});
       wake_.notify_one();
       return;
     }
@@ -509,8 +545,39 @@ void JournalImpl::update(std::vector<DeliveryUpdate> updates) {
   if (closed_) {
     return;  // after stop(): the settlement is lost, which only means a redelivery
   }
-  queue_.push_back(Op{false, {}, {}, std::move(updates)});
+  queue_.push_back(Op{false, {}, {}, std::move(updates), nullptr});
   wake_.notify_one();
+}
+
+Status JournalImpl::add_names(const std::vector<std::string>& destinations,
+                              const std::vector<std::string>& routes) {
+  auto request = std::make_shared<NamesRequest>();
+  request->destinations = destinations;
+  request->routes = routes;
+  auto done = request->done.get_future();
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) {
+      return Status::Error("journal " + options_.file.string() + ": stopped");
+    }
+    if (!started_) {
+      // No writer thread yet, and start() waits for mutex_: the writer connection is this
+      // thread's for the moment.
+      journal_internal::Transaction transaction(*writer_db_);
+      SIMPANG_RETURN_IF_ERROR(transaction.begin());
+      auto more = std::make_shared<Names>(*names());
+      SIMPANG_RETURN_IF_ERROR(add_to(*more, *writer_db_, destinations, routes));
+      SIMPANG_RETURN_IF_ERROR(transaction.commit());
+      publish(std::move(more));
+      return Status::Ok();
+    }
+    Op op;
+    op.names = std::move(request);
+    queue_.push_back(std::move(op));
+    wake_.notify_one();
+  }
+  // The writer answers after its next commit (or rollback): it drains the queue even when stopping.
+  return done.get();
 }
 
 JournalStats JournalImpl::stats() const {
@@ -603,12 +670,22 @@ void JournalImpl::commit_group(std::vector<Op>& group, bool idle) {
   int64_t prune_cursor = prune_cursor_;
   new_instances_.clear();
 
+  // Names added by add_names() in this group serve the appends after them at once, and are
+  // published to the other threads once committed.
+  std::shared_ptr<const Names> names = this->names();
+  bool names_added = false;
+
   Status status = w_->begin.run();
   for (size_t i = 0; status.ok() && i < group.size(); ++i) {
     const Op& op = group[i];
     if (op.is_append) {
       results.emplace_back(std::vector<AppendedEvent>());
-      status = append_batch(op.batch, now_ms, results.back(), delta);
+      status = append_batch(op.batch, *names, now_ms, results.back(), delta);
+    } else if (op.names) {
+      auto more = std::make_shared<Names>(*names);
+      status = add_to(*more, *writer_db_, op.names->destinations, op.names->routes);
+      names = std::move(more);
+      names_added = true;
     } else {
       status = apply_updates(op.updates, now_ms, delta);
     }
@@ -650,9 +727,15 @@ void JournalImpl::commit_group(std::vector<Op>& group, bool idle) {
     for (Op& op : group) {
       if (op.is_append && op.done) {
         op.done(status);
+      } else if (op.names) {
+        op.names->done.set_value(status);
       }
     }
     return;
+  }
+
+  if (names_added) {
+    publish(names);
   }
 
   saved_counters_ = counters_;
@@ -684,6 +767,8 @@ void JournalImpl::commit_group(std::vector<Op>& group, bool idle) {
       if (op.done) {
         op.done(std::move(result));
       }
+    } else if (op.names) {
+      op.names->done.set_value(Status::Ok());
     }
   }
   if (!executed.empty() && on_replay_) {
@@ -691,8 +776,8 @@ void JournalImpl::commit_group(std::vector<Op>& group, bool idle) {
     for (const auto& request : executed) {
       notice.deliveries += request.count;
       for (int64_t id : request.destination_ids) {
-        auto index = destination_index_.find(id);
-        if (index != destination_index_.end() &&
+        auto index = names->destination_index.find(id);
+        if (index != names->destination_index.end() &&
             std::find(notice.destinations.begin(), notice.destinations.end(), index->second) ==
                 notice.destinations.end()) {
           notice.destinations.push_back(index->second);
@@ -719,15 +804,16 @@ StatusOr<int64_t> JournalImpl::instance_id(const std::string& name) {
   return id;
 }
 
-Status JournalImpl::append_batch(const AppendBatch& batch, int64_t now_ms,
+Status JournalImpl::append_batch(const AppendBatch& batch, const Names& names, int64_t now_ms,
                                  StatusOr<std::vector<AppendedEvent>>& result, GroupDelta& delta) {
   for (const NewEvent& event : batch.events) {
     for (const NewDelivery& delivery : event.deliveries) {
-      if (delivery.destination >= destination_ids_.size() || delivery.route >= route_ids_.size()) {
+      if (delivery.destination >= names.destination_ids.size() ||
+          delivery.route >= names.route_ids.size()) {
         result = Status::Error("journal: event " + event.id + " of " + batch.publisher +
                                " names destination " + std::to_string(delivery.destination) +
                                " / route " + std::to_string(delivery.route) +
-                               ", beyond the names given to open()");
+                               ", beyond the names given to open() and add_names()");
         return Status::Ok();
       }
     }
@@ -767,8 +853,8 @@ Status JournalImpl::append_batch(const AppendBatch& batch, int64_t now_ms,
     const int64_t seq = counters_.next_event_seq++;
     routing_.clear();
     for (const NewDelivery& delivery : event.deliveries) {
-      journal_internal::append_routing(routing_, destination_ids_[delivery.destination],
-                                       route_ids_[delivery.route]);
+      journal_internal::append_routing(routing_, names.destination_ids[delivery.destination],
+                                       names.route_ids[delivery.route]);
     }
     const std::string_view body = event.body ? std::string_view(*event.body) : std::string_view();
     const auto siblings = static_cast<int64_t>(event.deliveries.size());
@@ -791,8 +877,8 @@ Status JournalImpl::append_batch(const AppendBatch& batch, int64_t now_ms,
       const int64_t id = counters_.next_delivery_id++;
       SIMPANG_RETURN_IF_ERROR(w_->insert_delivery.bind(1, id)
                                   .bind(2, seq)
-                                  .bind(3, destination_ids_[delivery.destination])
-                                  .bind(4, route_ids_[delivery.route])
+                                  .bind(3, names.destination_ids[delivery.destination])
+                                  .bind(4, names.route_ids[delivery.route])
                                   .bind(5, siblings)
                                   .run());
       appended.delivery_ids.push_back(static_cast<uint64_t>(id));
@@ -1005,14 +1091,15 @@ Status JournalImpl::maintain(int64_t now_ms, GroupDelta& delta, int64_t& prune_c
 
 StatusOr<std::vector<StoredDelivery>> JournalImpl::load_pending(uint32_t destination,
                                                                 uint64_t after_id, size_t limit) {
-  if (destination >= destination_ids_.size()) {
+  const std::shared_ptr<const Names> names = this->names();
+  if (destination >= names->destination_ids.size()) {
     return Status::Error("journal: load_pending for destination " + std::to_string(destination) +
-                         ", beyond the " + std::to_string(destination_ids_.size()) +
+                         ", beyond the " + std::to_string(names->destination_ids.size()) +
                          " names given to open()");
   }
   std::lock_guard lock(reader_mutex_);
   Stmt& stmt = load_pending_stmt_;
-  stmt.bind(1, destination_ids_[destination])
+  stmt.bind(1, names->destination_ids[destination])
       .bind(2, after_id)
       .bind(3, static_cast<int64_t>(std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
   std::vector<StoredDelivery> rows;
@@ -1029,8 +1116,8 @@ StatusOr<std::vector<StoredDelivery>> JournalImpl::load_pending(uint32_t destina
     delivery.id = static_cast<uint64_t>(stmt.column_int(0));
     delivery.event_seq = static_cast<uint64_t>(stmt.column_int(1));
     delivery.destination = destination;
-    const auto route = route_index_.find(stmt.column_int(2));
-    delivery.route = route == route_index_.end() ? kUnknownRoute : route->second;
+    const auto route = names->route_index.find(stmt.column_int(2));
+    delivery.route = route == names->route_index.end() ? kUnknownRoute : route->second;
     delivery.attempts = static_cast<uint32_t>(stmt.column_int(3));
     delivery.not_before = journal_internal::from_ms(stmt.column_int(4));
     delivery.body = std::make_shared<const std::string>(stmt.column_blob(5));

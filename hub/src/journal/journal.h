@@ -176,6 +176,12 @@ class Journal {
   // True while pending events alone exceed max_events: publishers must wait. Thread rule: any.
   virtual bool full() const = 0;
 
+  // Names the destinations and routes a configuration reload added: their indices continue after
+  // those given to open() and to earlier calls. Returns once they are usable by append().
+  // Thread rule: any thread; not concurrently with an append() that uses the new indices.
+  virtual Status add_names(const std::vector<std::string>& destinations,
+                           const std::vector<std::string>& routes) = 0;
+
   // Reads up to `limit` pending deliveries of `destination` with id > `after_id`, in id order.
   // Synchronous, on a read connection of its own; safe to call from any one thread at a time.
   virtual StatusOr<std::vector<StoredDelivery>> load_pending(uint32_t destination,

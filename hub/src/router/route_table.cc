@@ -67,6 +67,7 @@ bool extension_equals(const simpang::v1::AttributeValue& value, std::string_view
 
 struct CompiledRoute {
   std::string name;
+  bool disabled = false;  // kept only for its index (a route removed by a reload): matches nothing
   bool any_from = false;  // `from` empty or containing "*"
   std::vector<std::string> from;
   bool any_type = false;  // `match.type` empty or containing a pattern that matches everything
@@ -80,6 +81,9 @@ struct CompiledRoute {
   bool conditional() const { return !subject_prefix.empty() || !extensions.empty(); }
 
   bool matches_from(std::string_view instance) const {
+    if (disabled) {
+      return false;
+    }
     return any_from || std::any_of(from.begin(), from.end(), [instance](const std::string& glob) {
              return instance_glob_matches(glob, instance);
            });
@@ -247,10 +251,60 @@ struct RouteTable::Impl {
 };
 
 StatusOr<std::unique_ptr<RouteTable>> RouteTable::compile(const std::vector<RouteConfig>& routes) {
+  std::vector<const RouteConfig*> ordered;
+  for (const RouteConfig& config : routes) {
+    ordered.push_back(&config);
+  }
+  return compile_ordered(ordered, {}, {});
+}
+
+StatusOr<std::unique_ptr<RouteTable>> RouteTable::compile(const std::vector<RouteConfig>& routes,
+                                                          const RouteTable& previous) {
+  // Every route of `previous` keeps its index: with its new configuration, or disabled when it is
+  // gone. Routes new in `routes` come after them.
+  std::vector<const RouteConfig*> ordered;
+  std::vector<std::string> disabled_names;
+  std::vector<bool> taken(routes.size(), false);
+  for (const CompiledRoute& old : previous.impl_->routes) {
+    const RouteConfig* found = nullptr;
+    for (size_t i = 0; i < routes.size(); ++i) {
+      if (!taken[i] && routes[i].name == old.name) {
+        found = &routes[i];
+        taken[i] = true;
+        break;
+      }
+    }
+    ordered.push_back(found);
+    disabled_names.push_back(found == nullptr ? old.name : std::string());
+  }
+  for (size_t i = 0; i < routes.size(); ++i) {
+    if (!taken[i]) {
+      ordered.push_back(&routes[i]);
+      disabled_names.emplace_back();
+    }
+  }
+  return compile_ordered(ordered, disabled_names, previous.impl_->destinations);
+}
+
+StatusOr<std::unique_ptr<RouteTable>> RouteTable::compile_ordered(
+    const std::vector<const RouteConfig*>& ordered, const std::vector<std::string>& disabled_names,
+    const std::vector<std::string>& destinations) {
   auto impl = std::make_unique<Impl>();
   std::unordered_map<std::string, uint32_t> destination_index;
-  impl->routes.reserve(routes.size());
-  for (const RouteConfig& config : routes) {
+  for (const std::string& name : destinations) {
+    destination_index.emplace(name, static_cast<uint32_t>(impl->destinations.size()));
+    impl->destinations.push_back(name);
+  }
+  impl->routes.reserve(ordered.size());
+  for (size_t index = 0; index < ordered.size(); ++index) {
+    if (ordered[index] == nullptr) {
+      CompiledRoute route;
+      route.name = disabled_names[index];
+      route.disabled = true;
+      impl->routes.push_back(std::move(route));
+      continue;
+    }
+    const RouteConfig& config = *ordered[index];
     const std::string where = "route \"" + config.name + "\": ";
     CompiledRoute route;
     route.name = config.name;
@@ -308,5 +362,7 @@ const std::string& RouteTable::route_name(uint32_t route) const {
 }
 
 size_t RouteTable::route_count() const { return impl_->routes.size(); }
+
+bool RouteTable::route_active(uint32_t route) const { return !impl_->routes[route].disabled; }
 
 }  // namespace simpang::hub

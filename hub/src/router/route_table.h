@@ -35,6 +35,12 @@ class RouteTable {
  public:
   // Compiles every route. Fails on the first invalid pattern, naming the route and the pattern.
   static StatusOr<std::unique_ptr<RouteTable>> compile(const std::vector<RouteConfig>& routes);
+  // Compiles `routes` for a configuration reload, keeping the index spaces of `previous`: each of
+  // its destinations and routes keeps its index (a route that is gone stays, disabled: it matches
+  // nothing), and new ones get the following indices. Indices held elsewhere (queues, the
+  // journal) stay valid across the reload.
+  static StatusOr<std::unique_ptr<RouteTable>> compile(const std::vector<RouteConfig>& routes,
+                                                       const RouteTable& previous);
 
   // Appends to `out` the destinations of `event`, published by instance `from`: every destination
   // of every route whose `from`, type, subject prefix and extensions all match. A destination named
@@ -48,12 +54,19 @@ class RouteTable {
   const std::vector<std::string>& destinations() const;
   const std::string& route_name(uint32_t route) const;
   size_t route_count() const;
+  // False for a route kept only for its index (removed by a reload).
+  bool route_active(uint32_t route) const;
 
   ~RouteTable();
 
  private:
   struct Impl;
   explicit RouteTable(std::unique_ptr<Impl> impl);
+  // `ordered[i]` null means route i is disabled, named `disabled_names[i]`; destination indices
+  // start with `destinations`, in order.
+  static StatusOr<std::unique_ptr<RouteTable>> compile_ordered(
+      const std::vector<const RouteConfig*>& ordered, const std::vector<std::string>& disabled_names,
+      const std::vector<std::string>& destinations);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -78,8 +78,8 @@ TimerId FakeContext::every(milliseconds interval, std::function<void()> callback
 
 TimerId FakeContext::after(milliseconds delay, std::function<void()> callback) {
   const TimerId id = next_timer_++;
-  timers_.emplace(id, Timer{now_ + std::max(delay, milliseconds(0)), milliseconds(0),
-                            std::move(callback)});
+  timers_.emplace(
+      id, Timer{now_ + std::max(delay, milliseconds(0)), milliseconds(0), std::move(callback)});
   return id;
 }
 

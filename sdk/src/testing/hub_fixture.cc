@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -134,13 +135,14 @@ HubFixture::HubFixture(HubFixtureOptions options) : options_(std::move(options))
     yaml << "  - name: feed\n"
          << "    plugin: source-jsonl\n"
          << "    config: "
-         << yaml_value({{"path", input_path().string()}, {"follow", true}, {"poll_interval", "20ms"}})
+         << yaml_value(
+                {{"path", input_path().string()}, {"follow", true}, {"poll_interval", "20ms"}})
          << "\n";
   }
   yaml << "  - name: " << options_.instance_name << "\n"
        << "    plugin: " << yaml_value(std::filesystem::absolute(options_.plugin).string()) << "\n"
-       << "    config: " << yaml_value(options_.config.is_null() ? nlohmann::json::object()
-                                                                  : options_.config)
+       << "    config: "
+       << yaml_value(options_.config.is_null() ? nlohmann::json::object() : options_.config)
        << "\n";
   if (captured) {
     yaml << "  - name: capture\n"
@@ -203,9 +205,9 @@ void HubFixture::start() {
   pid_ = spawn({exe, "run", config_path().string()}, dir() / "hub.log");
   wait_until(
       [this] {
-        const std::string text = log();
-        return text.find("running ") != std::string::npos &&
-               text.find(" plugin instances") != std::string::npos;
+        // The hub's line once every instance has started: "running 3 plugin instances ...".
+        static const std::regex kRunning("running [0-9]+ plugin instances");
+        return std::regex_search(log(), kRunning);
       },
       "the hub to report its plugin instances running");
 }
@@ -226,8 +228,8 @@ void HubFixture::wait_until(const std::function<bool()>& condition, std::string_
            ") while waiting for " + std::string(what));
     }
     if (Clock::now() >= deadline) {
-      fail("timed out after " + std::to_string(options_.timeout.count()) +
-           " ms waiting for " + std::string(what));
+      fail("timed out after " + std::to_string(options_.timeout.count()) + " ms waiting for " +
+           std::string(what));
     }
     std::this_thread::sleep_for(kPollInterval);
   }

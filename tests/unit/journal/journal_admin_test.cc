@@ -321,6 +321,20 @@ TEST_F(JournalAdminTest, ReplayHistoryWithARunningHub) {
   auto rows = journal->load_pending(0, fixture.highest_id, 100);
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(rows->size(), 6u);
+
+  // From a sequence: the webhook's e1 and e2 (e0 is before it).
+  auto webhook = admin->replay_history(from_seq("webhook", fixture.events[1].seq), kDeadline);
+  ASSERT_TRUE(webhook.ok()) << webhook.status().message();
+  EXPECT_EQ(*webhook, 2u);
+  expect_eventually([&] { return replays().size() == 2; }, "the second on_replay");
+  EXPECT_EQ(replays()[1].destinations, std::vector<uint32_t>{1});
+  EXPECT_EQ(replays()[1].deliveries, 2u);
+  auto webhook_rows = journal->load_pending(1, fixture.highest_id, 100);
+  ASSERT_TRUE(webhook_rows.ok());
+  ASSERT_EQ(webhook_rows->size(), 2u);
+  EXPECT_EQ((*webhook_rows)[0].event_seq, fixture.events[1].seq);
+  EXPECT_EQ((*webhook_rows)[1].event_seq, fixture.events[2].seq);
+  EXPECT_EQ(journal->stats().pending_events, 6u);  // e0..e5 each owe the ledger
 }
 
 // The pending-events count (what full() compares) and retention see rows a replay added, which

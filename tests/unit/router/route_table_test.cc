@@ -406,3 +406,31 @@ TEST(RouteTableCompileTest, FirstInvalidRouteIsReported) {
 
 }  // namespace
 }  // namespace simpang::hub
+
+namespace simpang::hub {
+namespace {
+
+TEST(RouteTableReloadTest, KeepsEveryIndexAndAppendsNewOnes) {
+  auto before = compile_ok({route("a", {"*"}, {"x.*"}, {"x"}), route("b", {"*"}, {"y.*"}, {"y"})});
+  ASSERT_TRUE(before);
+  auto after = RouteTable::compile(
+      {route("c", {"*"}, {"w.*"}, {"w"}), route("b", {"*"}, {"y.*"}, {"y", "z"})}, *before);
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  const RouteTable& table = **after;
+  // Old routes keep their indices (a is disabled), the new one comes after them.
+  ASSERT_EQ(table.route_count(), 3u);
+  EXPECT_EQ(table.route_name(0), "a");
+  EXPECT_FALSE(table.route_active(0));
+  EXPECT_EQ(table.route_name(1), "b");
+  EXPECT_TRUE(table.route_active(1));
+  EXPECT_EQ(table.route_name(2), "c");
+  // Destinations too: x stays at 0 although no route sends there any more; new ones follow in
+  // the order the (re-ordered) routes name them.
+  EXPECT_EQ(table.destinations(), (Names{"x", "y", "z", "w"}));
+  EXPECT_TRUE(match(table, "sim", event("x.created")).empty());
+  EXPECT_EQ(match(table, "sim", event("y.created")), (Names{"b->y", "b->z"}));
+  EXPECT_EQ(match(table, "sim", event("w.created")), (Names{"c->w"}));
+}
+
+}  // namespace
+}  // namespace simpang::hub

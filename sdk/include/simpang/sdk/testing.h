@@ -32,6 +32,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -39,8 +40,6 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "simpang/sdk/plugin.h"
 #include "simpang/v1/event.pb.h"
@@ -161,6 +160,10 @@ class PluginHarness {
     context_.mutable_cursors() = std::move(options.cursors);
     plugin_ = std::make_unique<T>(context_);
   }
+  // For a config written inline, `PluginHarness<T> h({{"rate", 5}})`: without this overload that
+  // braced list could also build a PluginHarness to copy from, and the call would be ambiguous.
+  explicit PluginHarness(nlohmann::json::initializer_list_t config, HarnessOptions options = {})
+      : PluginHarness(nlohmann::json(config), std::move(options)) {}
   ~PluginHarness() {
     plugin_.reset();  // before the state directory goes: it may hold files open there
   }
@@ -249,7 +252,8 @@ class PluginHarness {
   bool started_ = false;
 };
 
-// ---- HubFixture -----------------------------------------------------------------------------------
+// ---- HubFixture
+// -----------------------------------------------------------------------------------
 
 // The `simpang` executable a HubFixture starts: $SIMPANG_HUB if set, else SIMPANG_HUB_EXECUTABLE
 // (a compile definition that simpang::sdk_testing carries when found with find_package(Simpang)),
