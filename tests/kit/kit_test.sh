@@ -4,12 +4,10 @@
 # generated project (and of the tutorial's example) against that prefix alone. The generated tests
 # include a HubFixture test, so each plugin also runs in the installed `simpang` hub.
 #
-# Usage: kit_test.sh SOURCE_DIR BUILD_DIR [SCAFFOLD]
-#   SCAFFOLD: a program offering `plugin new`, used when the installed `simpang` does not.
+# Usage: kit_test.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 SOURCE_DIR=$1
 BUILD_DIR=$2
-SCAFFOLD_FALLBACK=${3:-}
 WORK=$(mktemp -d /tmp/simpang-kit-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 unset SIMPANG_HUB  # the tests must find the hub through the installed package
@@ -33,16 +31,7 @@ test -f "$PREFIX/include/simpang/sdk/testing.h"
 test -x "$PREFIX/bin/simpang"
 test -f "$PREFIX/lib/simpang/plugins/source-jsonl.so"
 
-# `--help` exits 0 even for an unknown subcommand, so look for `plugin` in the command list.
-if "$PREFIX/bin/simpang" --help 2>&1 | grep -qE '^ +plugin( |$)'; then
-  SCAFFOLD=("$PREFIX/bin/simpang")
-elif [ -n "$SCAFFOLD_FALLBACK" ]; then
-  echo "note: the installed simpang has no 'plugin new' yet; using $SCAFFOLD_FALLBACK"
-  SCAFFOLD=("$SCAFFOLD_FALLBACK")
-else
-  echo "the installed simpang has no 'plugin new' command" >&2
-  exit 1
-fi
+SCAFFOLD=("$PREFIX/bin/simpang")
 
 LAUNCHER=()
 if command -v ccache > /dev/null; then
