@@ -1,6 +1,8 @@
 // The SDK runtime: the wire protocol from the plugin's side, and the ABI thunks over it.
 #include "runtime.h"
 
+#include "event_checks.h"
+
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -166,15 +168,7 @@ Status Runtime::emit(simpang::v1::Event event) {
   if (kind_ == SIMPANG_KIND_SINK) {
     return Status::Error("emit: a sink cannot publish events");
   }
-  if (event.id().empty()) {
-    return Status::Error("emit: event has no id");
-  }
-  if (event.source().empty()) {
-    return Status::Error("emit: event " + event.id() + " has no source");
-  }
-  if (event.type().empty()) {
-    return Status::Error("emit: event " + event.id() + " has no type");
-  }
+  SIMPANG_RETURN_IF_ERROR(check_emittable(event));
   if (event.spec_version().empty()) {
     event.set_spec_version("1.0");
   }

@@ -25,6 +25,7 @@
 
 #include "config/did_you_mean.h"
 #include "config/yaml_to_json.h"
+#include "simpang/sdk/config_reader.h"
 #include "plugin/plugin_library.h"
 #include "router/instance_glob.h"
 #include "router/route_table.h"
@@ -50,33 +51,8 @@ const PluginInstanceConfig* Config::find_plugin(std::string_view name) const {
 }
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
-  size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
-    ++digits;
-  }
-  if (digits == 0) {
-    return std::nullopt;
-  }
-  const std::string_view unit = text.substr(digits);
-  int64_t factor = 0;
-  if (unit == "ms") {
-    factor = 1;
-  } else if (unit == "s") {
-    factor = 1000;
-  } else if (unit == "m") {
-    factor = int64_t{60} * 1000;
-  } else if (unit == "h") {
-    factor = int64_t{60} * 60 * 1000;
-  } else {
-    return std::nullopt;
-  }
-  int64_t count = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + digits, count);
-  if (ec != std::errc() || end != text.data() + digits ||
-      count > std::numeric_limits<int64_t>::max() / factor) {
-    return std::nullopt;
-  }
-  return std::chrono::milliseconds(count * factor);
+  // One grammar for durations, in the hub's YAML and in plugins' own config alike.
+  return simpang::sdk::parse_duration(text);
 }
 
 namespace {

@@ -5,6 +5,8 @@
 
 #include "simpang/sdk/testing.h"
 
+#include "../event_checks.h"
+
 namespace simpang::sdk::testing {
 
 using std::chrono::milliseconds;
@@ -36,15 +38,7 @@ void FakeContext::log(LogLevel level, std::string_view message) {
 
 Status FakeContext::emit(simpang::v1::Event event) {
   // The same checks as the runtime's emit(), so a test catches what the hub would refuse.
-  if (event.id().empty()) {
-    return Status::Error("emit: event has no id");
-  }
-  if (event.source().empty()) {
-    return Status::Error("emit: event " + event.id() + " has no source");
-  }
-  if (event.type().empty()) {
-    return Status::Error("emit: event " + event.id() + " has no type");
-  }
+  SIMPANG_RETURN_IF_ERROR(simpang::sdk::internal::check_emittable(event));
   if (fail_emits_ > 0) {
     --fail_emits_;
     return Status::Error("emit: not connected to the hub (simulated by the test)");
