@@ -107,10 +107,13 @@ std::string read_file(const std::filesystem::path& path) {
 }
 
 std::vector<std::string> read_lines(const std::filesystem::path& path) {
+  // Only complete lines: a file another process is appending to may end in half a line.
+  const std::string content = read_file(path);
   std::vector<std::string> lines;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(line);
+  size_t start = 0;
+  for (size_t end = content.find('\n'); end != std::string::npos;
+       start = end + 1, end = content.find('\n', start)) {
+    lines.push_back(content.substr(start, end - start));
   }
   return lines;
 }

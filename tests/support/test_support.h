@@ -58,6 +58,7 @@ struct CommandResult {
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
 
 std::string read_file(const std::filesystem::path& path);
+// The file's complete (newline-terminated) lines; a trailing partial line is left out.
 std::vector<std::string> read_lines(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, const std::string& content);
 size_t count_lines(const std::filesystem::path& path);

@@ -185,7 +185,11 @@ void ProcessSupervisor::on_exit(Child& child, int status) {
     check_stopped();
     return;
   }
-  std::string why = child.kill_reason.empty() ? describe_exit(status) : child.kill_reason;
+  // Our reason only when our SIGKILL is what ended it: a child that crashed on its own just before
+  // we decided to kill it (its socket went away first) died of its own cause.
+  const bool killed_by_us =
+      !child.kill_reason.empty() && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+  std::string why = killed_by_us ? child.kill_reason : describe_exit(status);
   child.failure = why;
   if (WIFEXITED(status) && WEXITSTATUS(status) == kHostConfigRefused) {
     child.state = State::kFailed;

@@ -9,7 +9,12 @@
 // duration_s runs from the earliest emit seen to the last arrival. The file is written to a
 // temporary name and renamed, so a reader never sees half of it.
 //
-// config: expect (required), results (path, required)
+// With stall_ms > 0 it sleeps that long in every on_event before it records and acks the event: a
+// slow destination, or with a very large value a stuck one (simpang-bench's stuck scenario gives it
+// an hour). A stuck instance never returns from its handler, so the hub can only end it by killing
+// it: run it with `isolation: process`, never on a thread of a hub that has to stop.
+//
+// config: expect (required), results (path, required), stall_ms (default 0)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -19,6 +24,7 @@
 #include <limits>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "simpang/sdk/plugin.h"
@@ -43,17 +49,25 @@ class BenchSink : public simpang::sdk::Sink {
  public:
   explicit BenchSink(Context& ctx)
       : expect_(ctx.config().value("expect", int64_t{0})),
-        results_(ctx.config().value("results", std::string())) {
+        results_(ctx.config().value("results", std::string())),
+        stall_ms_(ctx.config().value("stall_ms", int64_t{0})) {
     if (expect_ <= 0) {
       throw simpang::sdk::ConfigError("config.expect: must be a positive integer");
     }
     if (results_.empty()) {
       throw simpang::sdk::ConfigError("config.results: required (a file path)");
     }
+    if (stall_ms_ < 0) {
+      throw simpang::sdk::ConfigError("config.stall_ms: must not be negative");
+    }
     latencies_ns_.reserve(static_cast<size_t>(expect_));
   }
 
   simpang::sdk::Outcome on_event(Context& ctx, const simpang::v1::Event& event) override {
+    if (stall_ms_ > 0) {
+      // The point of a stalled sink: hold the SDK's event thread the way a hung call would.
+      std::this_thread::sleep_for(std::chrono::milliseconds(stall_ms_));
+    }
     const int64_t now = steady_now_ns();
     if (written_) {
       return simpang::sdk::Outcome::ack();  // a redelivery after the results were written
@@ -110,6 +124,7 @@ class BenchSink : public simpang::sdk::Sink {
 
   const int64_t expect_;
   const std::string results_;
+  const int64_t stall_ms_;
   std::vector<int64_t> latencies_ns_;
   int64_t first_emit_ns_ = std::numeric_limits<int64_t>::max();
   int64_t first_receive_ns_ = 0;
