@@ -25,7 +25,7 @@ class Delivery : public ::testing::Test {
  protected:
   std::string hub_section() const {
     return "hub:\n  state_dir: " + (dir_ / "state").string() +
-           "\n  summary_interval: 1s\n  heartbeat: 200ms\n";
+           "\n  summary_interval: 1s\n  heartbeat: 500ms\n";
   }
   std::string source(int count, int per_tick = 200) const {
     return "  - name: source\n    plugin: test-source\n    config: {count: " +

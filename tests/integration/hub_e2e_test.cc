@@ -26,7 +26,7 @@ struct Sink {
 std::string hub_config(const TempDir& dir, int count, const std::string& source_transport,
                        const std::vector<Sink>& sinks, int per_tick = 200) {
   std::string yaml = "hub:\n  state_dir: " + (dir / "state").string() +
-                     "\n  summary_interval: 0s\n  heartbeat: 200ms\n  log_level: info\n"
+                     "\n  summary_interval: 0s\n  heartbeat: 500ms\n  log_level: info\n"
                      "plugins:\n"
                      "  - name: source\n    plugin: test-source\n    transport: " +
                      source_transport + "\n    config:\n      count: " + std::to_string(count) +

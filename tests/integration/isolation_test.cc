@@ -23,7 +23,7 @@ class Isolation : public ::testing::Test {
   std::string config(int count, const std::string& mode, bool once,
                      const std::string& extra_sink_keys = "") const {
     return "hub:\n  state_dir: " + (dir_ / "state").string() +
-           "\n  summary_interval: 1s\n  heartbeat: 100ms\n  drain_timeout: 5s\n"
+           "\n  summary_interval: 1s\n  heartbeat: 200ms\n  drain_timeout: 5s\n"
            "plugins:\n"
            "  - name: source\n    plugin: test-source\n    config: {count: " +
            std::to_string(count) + ", per_tick: 50, manifest: " +

@@ -20,7 +20,7 @@ class Reload : public ::testing::Test {
  protected:
   std::string config(bool second_sink, const std::string& ledger_extra) const {
     std::string yaml = "hub:\n  state_dir: " + (dir_ / "state").string() +
-                       "\n  summary_interval: 0s\n  heartbeat: 200ms\n"
+                       "\n  summary_interval: 0s\n  heartbeat: 500ms\n"
                        "plugins:\n"
                        "  - name: source\n    plugin: test-source\n    config: {count: 60000, "
                        "per_tick: 20, manifest: " +
