@@ -43,9 +43,11 @@ Status Broker::reload(const std::vector<RouteConfig>& routes, std::vector<Instan
     destination.index = static_cast<uint32_t>(destinations_.size());
     destination.name = name;
     destination.retry_timer = std::make_unique<boost::asio::steady_timer>(io_);
-    destination.rescan = false;  // new to the journal too: nothing to load
+    // New to this run, not necessarily to the journal: an earlier run may have left it rows.
+    destination.rescan = true;
     destination_index_.emplace(name, static_cast<int>(destination.index));
     destinations_.push_back(std::move(destination));
+    maybe_load(destinations_.back().index);
   }
   stats_.per_route.resize(table->route_count(), 0);
   stats_.per_destination.resize(destinations_.size(), 0);
