@@ -58,6 +58,16 @@ class Delivery : public ::testing::Test {
     return ids;
   }
 
+  // Waits until `file` holds `count` distinct event ids (duplicates allowed).
+  bool all_distinct_arrived(const std::filesystem::path& file, int count) const {
+    return wait_for(
+        [&] {
+          return count_lines(file) >= static_cast<size_t>(count) &&
+                 ids_in(file).size() >= static_cast<size_t>(count);
+        },
+        seconds(180));
+  }
+
   TempDir dir_;
 };
 
@@ -82,21 +92,11 @@ TEST_F(Delivery, EveryAcknowledgedEventSurvivesRepeatedSigkillOfTheHub) {
   // A last, undisturbed run: the source resumes from its stored cursor, the journal redelivers
   // what the sink had not acknowledged.
   auto hub = start_hub(yaml);
-  std::map<std::string, int> ids;
-  ASSERT_TRUE(wait_for(
-      [&] {
-        if (count_lines(out("sink")) < kCount) {
-          return false;
-        }
-        ids = ids_in(out("sink"));
-        return ids.size() >= static_cast<size_t>(kCount);
-      },
-      seconds(180)))
+  ASSERT_TRUE(all_distinct_arrived(out("sink"), kCount))
       << "only " << ids_in(out("sink")).size() << " distinct events arrived\n"
       << read_file(dir_ / "hub.log");
   stop_hub(*hub);
-
-  ids = ids_in(out("sink"));
+  const auto ids = ids_in(out("sink"));
   ASSERT_EQ(ids.size(), static_cast<size_t>(kCount));
   for (int i = 0; i < kCount; ++i) {
     ASSERT_EQ(ids.count("source-" + std::to_string(i)), 1u) << "event source-" << i << " lost";
@@ -152,19 +152,11 @@ TEST_F(Delivery, EveryEventSurvivesRepeatedSigkillOfTheSinksProcess) {
       ++kills;
     }
   }
-  std::map<std::string, int> ids;
-  ASSERT_TRUE(wait_for(
-      [&] {
-        if (count_lines(out("sink")) < kCount) {
-          return false;
-        }
-        ids = ids_in(out("sink"));
-        return ids.size() >= static_cast<size_t>(kCount);
-      },
-      seconds(180)))
+  ASSERT_TRUE(all_distinct_arrived(out("sink"), kCount))
       << "only " << ids_in(out("sink")).size() << " distinct events arrived\n"
       << read_file(dir_ / "hub.log");
   stop_hub(*hub);
+  const auto ids = ids_in(out("sink"));
   size_t duplicates = 0;
   for (const auto& [id, times] : ids) {
     duplicates += times - 1;
