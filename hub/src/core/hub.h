@@ -25,9 +25,10 @@ struct RunOptions {
 
 // Process exit codes of `simpang run`.
 enum ExitCode : int {
-  kExitOk = 0,           // stopped cleanly: everything accepted was delivered
-  kExitStartFailed = 1,  // the configuration or a plugin could not start
-  kExitUnclean = 3,      // stopped, but something was left undelivered or a plugin did not stop
+  kExitOk = 0,           // stopped cleanly: what connected consumers were owed was delivered,
+                         // the rest waits in the journal
+  kExitStartFailed = 1,  // the configuration, the journal or a plugin could not start
+  kExitUnclean = 3,      // stopped, but the drain timed out or a plugin did not stop in time
 };
 
 class Hub {
