@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -18,6 +19,27 @@ using simpang::sdk::ConfigError;
 using simpang::sdk::Outcome;
 
 std::string errno_text(int err) { return std::strerror(err); }
+
+// The offset just past the last newline of the file's first `size` bytes (0 when there is none),
+// or -1 when the file cannot be read.
+off_t end_of_last_line(int fd, off_t size) {
+  char buffer[4096];
+  off_t end = size;
+  while (end > 0) {
+    const off_t start = std::max<off_t>(0, end - static_cast<off_t>(sizeof(buffer)));
+    const ssize_t n = ::pread(fd, buffer, static_cast<size_t>(end - start), start);
+    if (n <= 0) {
+      return -1;
+    }
+    for (ssize_t i = n - 1; i >= 0; --i) {
+      if (buffer[i] == '\n') {
+        return start + i + 1;
+      }
+    }
+    end = start;
+  }
+  return 0;
+}
 
 }  // namespace
 
@@ -49,11 +71,31 @@ JsonlSink::JsonlSink(simpang::sdk::Context& ctx) {
   if (path_.is_relative()) {
     path_ = ctx.state_dir() / path_;
   }
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  // O_RDWR, not O_WRONLY: a torn last line is found by reading the file's tail.
+  fd_ = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) {
     throw ConfigError("config.path: cannot open '" + path_.string() +
                       "' for append: " + errno_text(errno));
   }
+  cut_torn_tail(ctx);
+}
+
+void JsonlSink::cut_torn_tail(simpang::sdk::Context& ctx) {
+  // A crash (kill -9, power loss) mid-write leaves half a line at the end. Its event was never
+  // acknowledged, so it will be delivered again: cut the half line off, or the next line would be
+  // glued to it and both would be unreadable.
+  const off_t size = ::lseek(fd_, 0, SEEK_END);
+  const off_t end = end_of_last_line(fd_, size);
+  if (end < 0 || end == size) {
+    return;  // intact, or unreadable (then leave it rather than guess)
+  }
+  if (::ftruncate(fd_, end) != 0) {
+    throw ConfigError("config.path: '" + path_.string() +
+                      "' ends in a torn line that cannot be cut off: " + errno_text(errno));
+  }
+  ctx.log(simpang::sdk::LogLevel::kWarn,
+          "cut off a torn last line of " + std::to_string(size - end) + " bytes from " +
+              path_.string() + " (left by a crash; its event will be delivered again)");
 }
 
 JsonlSink::~JsonlSink() {

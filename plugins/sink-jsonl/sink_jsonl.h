@@ -28,6 +28,8 @@ class JsonlSink : public simpang::sdk::Sink {
   const std::filesystem::path& path() const { return path_; }
 
  private:
+  // Cuts off half a line a crash left at the end of the file.
+  void cut_torn_tail(simpang::sdk::Context& ctx);
   std::filesystem::path path_;
   bool fsync_ = false;
   int fd_ = -1;

@@ -216,6 +216,16 @@ void Runtime::set_cursor(const std::string& key, std::string value) {
   cursors_staged_ = true;
 }
 
+void Runtime::count(std::string_view name, double delta) {
+  (*metrics_.mutable_metrics()->mutable_counters())[std::string(name)] += delta;
+  metrics_dirty_ = true;
+}
+
+void Runtime::gauge(std::string_view name, double value) {
+  (*metrics_.mutable_metrics()->mutable_gauges())[std::string(name)] = value;
+  metrics_dirty_ = true;
+}
+
 bool Runtime::backpressured() const {
   // Sealed batches wait in unsent_ only while the window is full (or the hub asked for a pause):
   // a source may fill the whole window, not one batch per pass.
@@ -679,6 +689,9 @@ void Runtime::run_loop() {
           set_last_error("stopped with " + std::to_string(unsent_.size() + unacked_.size()) +
                          " publish batches not acknowledged by the hub");
         }
+        if (metrics_dirty_) {
+          send_frame(metrics_);  // the last values, so the hub's final summary has them
+        }
         wire::Frame bye;
         bye.mutable_bye()->set_reason("instance stopping");
         send_frame(bye);
@@ -718,6 +731,11 @@ void Runtime::run_loop() {
     if (connected_) {
       seal_current_batch();
       send_ready_batches();
+      if (metrics_dirty_ && Clock::now() - metrics_sent_ >= heartbeat_) {
+        metrics_dirty_ = false;
+        metrics_sent_ = Clock::now();
+        send_frame(metrics_);
+      }
       if (Clock::now() - last_sent_ >= heartbeat_) {
         wire::Frame heartbeat;
         heartbeat.mutable_heartbeat();

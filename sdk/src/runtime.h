@@ -51,6 +51,8 @@ class Runtime final : public Context {
   bool backpressured() const override;
   std::optional<std::string> cursor(const std::string& key) const override;
   void set_cursor(const std::string& key, std::string value) override;
+  void count(std::string_view name, double delta) override;
+  void gauge(std::string_view name, double value) override;
   TimerId every(std::chrono::milliseconds interval, std::function<void()> callback) override;
   TimerId after(std::chrono::milliseconds delay, std::function<void()> callback) override;
   void cancel(TimerId id) override;
@@ -143,6 +145,9 @@ class Runtime final : public Context {
   std::deque<Batch> unsent_;
   std::map<uint64_t, Batch> unacked_;
   std::map<std::string, std::string> cursors_;  // latest known value of every cursor
+  simpang::v1::wire::Frame metrics_;             // counters and gauges, sent when dirty
+  bool metrics_dirty_ = false;
+  Clock::time_point metrics_sent_{};
   bool cursors_staged_ = false;                  // current_ carries cursors not yet sealed
   Clock::time_point resend_after_{};             // the hub asked us to publish again later
   bool in_deliver_ = false;

@@ -136,6 +136,8 @@ TEST_F(HubEndToEnd, UnroutedEventsAreCountedAndLogged) {
   const std::string log = read_file(dir_ / "hub.log");
   EXPECT_NE(log.find("type=test.event.created matches no route"), std::string::npos) << log;
   EXPECT_NE(log.find("unrouted=50"), std::string::npos) << log;
+  // The plugin's own metrics reached the hub and its summary.
+  EXPECT_NE(log.find("metrics instance=source emitted=50 next=50"), std::string::npos) << log;
   EXPECT_EQ(count_lines(dir_ / "out.jsonl"), 0u);
 }
 

@@ -99,6 +99,8 @@ class Echo : public simpang::sdk::Transform {
       return Outcome::retry_later(status.message());
     }
     ctx.set_cursor("last", event.id());
+    ctx.count("echoed");
+    ctx.gauge("last_id_length", static_cast<double>(event.id().size()));
     ctx.log(simpang::sdk::LogLevel::kInfo, "echoed " + event.id());
     return Outcome::ack();
   }
@@ -116,6 +118,8 @@ TEST(PluginHarnessTest, DeliverCapturesEmittedEventsCursorsAndLogs) {
   EXPECT_EQ(h.emitted()[1].id(), "x-b");
   EXPECT_EQ(h.emitted()[1].spec_version(), "1.0");  // filled as the runtime fills it
   EXPECT_EQ(h.cursors().at("last"), "b");
+  EXPECT_EQ(h.counters().at("echoed"), 2);
+  EXPECT_EQ(h.gauges().at("last_id_length"), 1);
   EXPECT_TRUE(h.logged("echoed a"));
   EXPECT_FALSE(h.logged("echoed c"));
   EXPECT_EQ(h.take_emitted().size(), 2u);

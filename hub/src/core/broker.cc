@@ -233,6 +233,9 @@ void Broker::handle_message(const std::string& identity, const void* data, size_
       break;
     case wire::Frame::kHeartbeat:
       break;
+    case wire::Frame::kMetrics:
+      plugin_metrics_[peer.instance].CopyFrom(frame.metrics());
+      break;
     case wire::Frame::kBye:
       logger_->info("instance={} said goodbye: {}", peer.instance, frame.bye().reason());
       forget_peer(identity, "said goodbye");
@@ -955,6 +958,17 @@ void Broker::log_summary() {
     line << " route." << table_->route_name(static_cast<uint32_t>(r)) << "=" << s.per_route[r];
   }
   logger_->info("{}", line.str());
+  for (const auto& [instance, metrics] : plugin_metrics_) {
+    std::ostringstream values;
+    // Sorted by name, so the line is stable from one summary to the next.
+    for (const auto* map : {&metrics.counters(), &metrics.gauges()}) {
+      std::map<std::string, double> sorted(map->begin(), map->end());
+      for (const auto& [name, value] : sorted) {
+        values << " " << name << "=" << value;
+      }
+    }
+    logger_->info("metrics instance={}{}", instance, values.str());
+  }
 }
 
 }  // namespace simpang::hub

@@ -220,6 +220,8 @@ class Broker {
   BrokerStats stats_;
   std::minstd_rand jitter_{std::random_device{}()};
   std::unordered_map<std::string, uint64_t> unrouted_types_;   // to log each new type once
+  // The latest metrics each instance sent (Context::count / gauge), by instance name.
+  std::map<std::string, simpang::v1::wire::Metrics> plugin_metrics_;
   std::function<void(const std::string&)> on_connected_;
   std::function<void(const std::string&, const std::string&)> on_lost_;
 

@@ -66,8 +66,10 @@ class TestSource : public simpang::sdk::Source {
         return;
       }
       ++sent_;
+      ctx.count("emitted");
     }
     ctx.set_cursor("next", std::to_string(sent_));
+    ctx.gauge("next", static_cast<double>(sent_));
     if (sent_ == count_ && !reported_) {
       reported_ = true;
       manifest_.flush();

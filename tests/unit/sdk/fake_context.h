@@ -51,6 +51,8 @@ class FakeContext : public simpang::sdk::Context {
   void set_cursor(const std::string& key, std::string value) override {
     cursors[key] = std::move(value);
   }
+  void count(std::string_view name, double delta) override { counters[std::string(name)] += delta; }
+  void gauge(std::string_view name, double value) override { gauges[std::string(name)] = value; }
   bool backpressured() const override { return backpressure; }
   simpang::sdk::TimerId every(std::chrono::milliseconds interval,
                               std::function<void()> callback) override {
@@ -87,6 +89,8 @@ class FakeContext : public simpang::sdk::Context {
   std::vector<std::string> logs;
   std::map<simpang::sdk::TimerId, Timer> timers;
   std::map<std::string, std::string> cursors;
+  std::map<std::string, double> counters;
+  std::map<std::string, double> gauges;
   bool backpressure = false;
   int fail_emits = 0;  // how many of the next emit() calls fail
 

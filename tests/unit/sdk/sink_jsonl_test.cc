@@ -124,3 +124,39 @@ TEST_F(SinkJsonlTest, WriteFailureAsksForRetryWithTheOsReason) {
 
 }  // namespace
 }  // namespace simpang::plugins::sink_jsonl
+
+namespace simpang::plugins::sink_jsonl {
+namespace {
+
+TEST_F(SinkJsonlTest, CutsOffATornLastLineLeftByACrash) {
+  const fs::path path = dir_ / "out.jsonl";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "{\"id\":\"whole\"}\n{\"id\":\"ha";  // the process died mid-write
+  }
+  FakeContext ctx(json{{"path", path.string()}}, "sink", dir_);
+  JsonlSink sink(ctx);
+  ASSERT_EQ(sink.on_event(ctx, event("next")).kind(), Outcome::Kind::kAck);
+  const auto written = lines(path);
+  ASSERT_EQ(written.size(), 2u);
+  EXPECT_EQ(written[0], "{\"id\":\"whole\"}");
+  EXPECT_EQ(json::parse(written[1])["id"], "next");
+  ASSERT_EQ(ctx.logs.size(), 1u);
+  EXPECT_NE(ctx.logs[0].find("cut off a torn last line of 9 bytes"), std::string::npos)
+      << ctx.logs[0];
+}
+
+TEST_F(SinkJsonlTest, LeavesAnIntactFileAlone) {
+  const fs::path path = dir_ / "out.jsonl";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "{\"id\":\"whole\"}\n";
+  }
+  FakeContext ctx(json{{"path", path.string()}}, "sink", dir_);
+  JsonlSink sink(ctx);
+  EXPECT_EQ(lines(path).size(), 1u);
+  EXPECT_TRUE(ctx.logs.empty());
+}
+
+}  // namespace
+}  // namespace simpang::plugins::sink_jsonl

@@ -109,6 +109,13 @@ class Context {
   virtual std::optional<std::string> cursor(const std::string& key) const = 0;
   virtual void set_cursor(const std::string& key, std::string value) = 0;
 
+  // Metrics of this instance, by name: a counter only grows (`count` adds to it), a gauge holds
+  // the last value set. The runtime sends their current values to the hub a few times a second
+  // when they changed, and the hub reports them with its own (its summary line, later its
+  // metrics endpoint). Names: lower-case letters, digits and '_'.
+  virtual void count(std::string_view name, double delta = 1) = 0;
+  virtual void gauge(std::string_view name, double value) = 0;
+
   // True while the hub is applying back-pressure (too much published and not yet acknowledged).
   // Scheduled callbacks are postponed while it is true; a source that emits from elsewhere should
   // hold off too.

@@ -83,6 +83,8 @@ class FakeContext final : public Context {
   Status emit(simpang::v1::Event event) override;
   std::optional<std::string> cursor(const std::string& key) const override;
   void set_cursor(const std::string& key, std::string value) override;
+  void count(std::string_view name, double delta) override { counters_[std::string(name)] += delta; }
+  void gauge(std::string_view name, double value) override { gauges_[std::string(name)] = value; }
   bool backpressured() const override { return backpressured_; }
   TimerId every(std::chrono::milliseconds interval, std::function<void()> callback) override;
   TimerId after(std::chrono::milliseconds delay, std::function<void()> callback) override;
@@ -103,6 +105,8 @@ class FakeContext final : public Context {
   std::vector<simpang::v1::Event>& emitted() { return emitted_; }
   const std::map<std::string, std::string>& cursors() const { return cursors_; }
   std::map<std::string, std::string>& mutable_cursors() { return cursors_; }
+  const std::map<std::string, double>& counters() const { return counters_; }
+  const std::map<std::string, double>& gauges() const { return gauges_; }
   std::vector<LogLine>& logs() { return logs_; }
   void set_backpressured(bool on) { backpressured_ = on; }
   // The next `count` emit() calls fail, as when the runtime has lost the hub.
@@ -127,6 +131,8 @@ class FakeContext final : public Context {
   std::map<TimerId, Timer> timers_;
   std::vector<simpang::v1::Event> emitted_;
   std::map<std::string, std::string> cursors_;
+  std::map<std::string, double> counters_;
+  std::map<std::string, double> gauges_;
   std::vector<LogLine> logs_;
   bool backpressured_ = false;
   bool running_ = false;
@@ -226,6 +232,9 @@ class PluginHarness {
   }
   // Cursors as the hub would store them.
   const std::map<std::string, std::string>& cursors() const { return context_.cursors(); }
+  // The plugin's metrics as Context::count / Context::gauge left them.
+  const std::map<std::string, double>& counters() const { return context_.counters(); }
+  const std::map<std::string, double>& gauges() const { return context_.gauges(); }
   // Every log line so far, in order.
   const std::vector<LogLine>& logs() { return context_.logs(); }
   // True when some log line contains `text`.
