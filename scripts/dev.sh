@@ -4,6 +4,7 @@
 #   scripts/dev.sh demo    install what is missing, build, run the demo hub (Ctrl-C stops it)
 #   scripts/dev.sh test    install what is missing, build, run every test
 #   scripts/dev.sh bench   build, run the benchmarks (not part of `test`)
+#   scripts/dev.sh fuzz [SECONDS]  build the libFuzzer targets with clang, fuzz each (default 60 s)
 #   scripts/dev.sh build   install what is missing and build only
 #
 # On Debian 12 as root it installs the build dependencies with apt-get when any is missing.
@@ -65,8 +66,29 @@ case "${1:-}" in
   build)
     build
     ;;
+  fuzz)
+    PACKAGES+=(clang libclang-rt-14-dev)
+    install_missing
+    FUZZ_DIR=${FUZZ_DIR:-$ROOT/build-fuzz}
+    SECONDS_EACH=${2:-60}
+    # Everything instrumented (fuzzer-no-link), so the fuzzer sees coverage in the libraries too.
+    cmake -S "$ROOT" -B "$FUZZ_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DSIMPANG_FUZZ=ON \
+      -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" > /dev/null
+    cmake --build "$FUZZ_DIR" -j "$JOBS" --target fuzz_cloudevents fuzz_event_attributes fuzz_config
+    mkdir -p "$FUZZ_DIR/artifacts"
+    for target in cloudevents event_attributes config; do
+      # New inputs go to a scratch corpus; the checked-in one (tests/fuzz/corpus) is read only.
+      mkdir -p "$FUZZ_DIR/corpus/$target"
+      echo "==> fuzz_$target for ${SECONDS_EACH}s"
+      "$FUZZ_DIR/bin/fuzz_$target" -max_total_time="$SECONDS_EACH" \
+        -artifact_prefix="$FUZZ_DIR/artifacts/$target-" \
+        "$FUZZ_DIR/corpus/$target" "$ROOT/tests/fuzz/corpus/$target"
+    done
+    echo "no crash; a finding would be in $FUZZ_DIR/artifacts (add it to tests/fuzz/corpus/TARGET)"
+    ;;
   *)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
