@@ -397,6 +397,9 @@ StatusOr<Event> from_cloudevents_json(std::string_view text) {
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
     return Status::Error("not valid JSON: " + parse_error_text(e.what()));
+  } catch (const json::exception& e) {
+    // Valid syntax the parser still refuses, such as a number beyond a double ("1e999").
+    return Status::Error(std::string("not usable JSON: ") + e.what());
   }
   if (!doc.is_object()) {
     return Status::Error(std::string("not a CloudEvents JSON object: the document is ") +

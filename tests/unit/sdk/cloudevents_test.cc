@@ -587,3 +587,21 @@ TEST(JsonData, Errors) {
 
 }  // namespace
 }  // namespace simpang::sdk
+
+namespace simpang::sdk {
+namespace {
+
+// Found by fuzz_cloudevents: a number beyond a double made nlohmann throw out_of_range, which
+// escaped the reader.
+TEST(CloudEventsFuzzRegression, ANumberBeyondADoubleIsAnErrorNotACrash) {
+  for (const char* text : {"[77e575]", R"({"specversion":"1.0","id":"n","source":"/x","type":"t",)"
+                                      R"("seq":1e999})"}) {
+    auto event = from_cloudevents_json(text);
+    ASSERT_FALSE(event.ok()) << text;
+    EXPECT_NE(event.status().message().find("number overflow"), std::string::npos)
+        << event.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace simpang::sdk
