@@ -77,15 +77,21 @@ case "${1:-}" in
       -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" > /dev/null
     cmake --build "$FUZZ_DIR" -j "$JOBS" --target fuzz_cloudevents fuzz_event_attributes fuzz_config
     mkdir -p "$FUZZ_DIR/artifacts"
+    failed=()
     for target in cloudevents event_attributes config; do
       # New inputs go to a scratch corpus; the checked-in one (tests/fuzz/corpus) is read only.
       mkdir -p "$FUZZ_DIR/corpus/$target"
       echo "==> fuzz_$target for ${SECONDS_EACH}s"
       "$FUZZ_DIR/bin/fuzz_$target" -max_total_time="$SECONDS_EACH" \
         -artifact_prefix="$FUZZ_DIR/artifacts/$target-" \
-        "$FUZZ_DIR/corpus/$target" "$ROOT/tests/fuzz/corpus/$target"
+        "$FUZZ_DIR/corpus/$target" "$ROOT/tests/fuzz/corpus/$target" || failed+=("$target")
     done
-    echo "no crash; a finding would be in $FUZZ_DIR/artifacts (add it to tests/fuzz/corpus/TARGET)"
+    if [ ${#failed[@]} -gt 0 ]; then
+      echo "findings for: ${failed[*]} (inputs in $FUZZ_DIR/artifacts; fix, then add each to" \
+           "tests/fuzz/corpus/TARGET)" >&2
+      exit 1
+    fi
+    echo "no findings"
     ;;
   *)
     sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
