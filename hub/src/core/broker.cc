@@ -408,6 +408,9 @@ void Broker::handle_publish(Peer& peer, const std::string& identity, wire::Publi
     info.first_target = static_cast<uint32_t>(routed->targets.size());
     info.target_count = static_cast<uint32_t>(targets_.size());
     routed->targets.insert(routed->targets.end(), targets_.begin(), targets_.end());
+    if (targets_.empty()) {
+      info.unrouted_type = event_.type();  // for the count and the log, without parsing again
+    }
     for (const auto& target : targets_) {
       if (routes_[target.route].ordering == Ordering::kSubject) {
         info.subject = event_.subject();
@@ -465,12 +468,10 @@ void Broker::on_appended(const std::string& identity, uint64_t batch,
     ++stats_.published;
     if (info.target_count == 0) {
       ++stats_.unrouted;
-      simpang::v1::Event event;
-      (void)parse_event_attributes(info.body->data(), info.body->size(), event);
-      auto [seen, first] = unrouted_types_.try_emplace(event.type(), 0);
+      auto [seen, first] = unrouted_types_.try_emplace(info.unrouted_type, 0);
       if (first && unrouted_types_.size() <= 1024) {
         logger_->warn("peer={} event type={} matches no route (counted as unrouted)", identity,
-                      event.type());
+                      info.unrouted_type);
       }
       ++seen->second;
       continue;

@@ -146,7 +146,8 @@ class Broker {
   // Per accepted event of a publish, what the completion needs once the journal has it.
   struct Routed {
     std::shared_ptr<const std::string> body;
-    std::string subject;
+    std::string subject;        // set for routes with `ordering: subject`
+    std::string unrouted_type;  // set when no route matched
     uint32_t first_target = 0;  // its targets: RoutedBatch::targets[first_target..+target_count)
     uint32_t target_count = 0;
   };
