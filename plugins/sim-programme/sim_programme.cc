@@ -5,8 +5,9 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
-#include <set>
 #include <utility>
+
+#include "simpang/sdk/config_reader.h"
 
 namespace simpang::plugins::sim_programme {
 namespace {
@@ -18,50 +19,45 @@ using simpang::sdk::ConfigError;
   throw ConfigError("config." + key + ": " + problem + ", got " + got.dump());
 }
 
-// An integer in [min, max] or the default when the key is absent.
-uint64_t integer(const nlohmann::json& config, const std::string& key, uint64_t fallback,
+// An integer in [min, max] or the default when the key is absent. Checked here rather than by
+// ConfigReader's integer types: the range is the plugin's own (not the type's), a null is an error
+// rather than "absent", and 100.0 is tolerated.
+uint64_t integer(simpang::sdk::ConfigReader& config, const std::string& key, uint64_t fallback,
                  uint64_t min, uint64_t max) {
-  const auto it = config.find(key);
-  if (it == config.end()) {
+  if (!config.has(key)) {
     return fallback;
   }
+  const nlohmann::json& value = config.json().at(key);
   const std::string wanted =
       "must be an integer from " + std::to_string(min) + " to " + std::to_string(max);
   // is_number_integer covers both of nlohmann's integer kinds; a non-negative one fits uint64_t.
-  if (it->is_number_integer() && (it->is_number_unsigned() || it->get<int64_t>() >= 0)) {
-    const auto v = it->get<uint64_t>();
+  if (value.is_number_integer() && (value.is_number_unsigned() || value.get<int64_t>() >= 0)) {
+    const auto v = value.get<uint64_t>();
     if (v < min || v > max) {
-      fail(key, wanted, *it);
+      fail(key, wanted, value);
     }
     return v;
   }
-  if (it->is_number_float()) {
+  if (value.is_number_float()) {
     // YAML writes 100 as an integer, but tolerate 100.0.
-    const double d = it->get<double>();
+    const double d = value.get<double>();
     if (d == std::trunc(d) && d >= static_cast<double>(min) && d <= static_cast<double>(max) &&
         d < 0x1p64) {
       return static_cast<uint64_t>(d);
     }
   }
-  fail(key, wanted, *it);
+  fail(key, wanted, value);
 }
 
 }  // namespace
 
-SimConfig parse_config(const nlohmann::json& config, const std::string& instance_name) {
-  if (!config.is_object()) {
-    throw ConfigError("config: must be a mapping, got " + config.dump());
+SimConfig parse_config(const nlohmann::json& json, const std::string& instance_name) {
+  if (!json.is_object()) {
+    // ConfigReader reads a null config as an empty one; the hub never sends one, but a caller of
+    // this function could, and it is not a mapping.
+    throw ConfigError("config: must be a mapping, got " + json.dump());
   }
-  static const std::set<std::string> kKeys = {"seed",     "rate",     "max_events",
-                                              "learners", "partners", "courses"};
-  for (const auto& [key, value] : config.items()) {
-    if (kKeys.count(key) == 0) {
-      throw ConfigError(
-          "config." + key +
-          ": unknown key (known: seed, rate, max_events, learners, partners, courses)");
-    }
-  }
-
+  simpang::sdk::ConfigReader config(json);
   SimConfig out;
   out.model.seed = integer(config, "seed", 42, 0, std::numeric_limits<uint64_t>::max());
   // Upper bounds keep a typo from asking for gigabytes of simulated people.
@@ -71,12 +67,14 @@ SimConfig parse_config(const nlohmann::json& config, const std::string& instance
   out.max_events = integer(config, "max_events", 0, 0, std::numeric_limits<uint64_t>::max());
   out.model.source = "/simpang/sim-programme/" + instance_name;
 
-  if (const auto it = config.find("rate"); it != config.end()) {
-    if (!it->is_number() || !(it->get<double>() > 0) || !std::isfinite(it->get<double>())) {
-      fail("rate", "must be a positive number", *it);
+  if (config.has("rate")) {
+    const nlohmann::json& rate = config.json().at("rate");
+    if (!rate.is_number() || !(rate.get<double>() > 0) || !std::isfinite(rate.get<double>())) {
+      fail("rate", "must be a positive number", rate);
     }
-    out.rate = it->get<double>();
+    out.rate = rate.get<double>();
   }
+  config.reject_unknown();
   return out;
 }
 

@@ -8,9 +8,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <set>
+#include <optional>
 
 #include "simpang/sdk/cloudevents.h"
+#include "simpang/sdk/config_reader.h"
 
 namespace simpang::plugins::sink_jsonl {
 namespace {
@@ -44,28 +45,17 @@ off_t end_of_last_line(int fd, off_t size) {
 }  // namespace
 
 JsonlSink::JsonlSink(simpang::sdk::Context& ctx) {
-  const nlohmann::json& config = ctx.config();
-  if (!config.is_object()) {
-    throw ConfigError("config: must be a mapping, got " + config.dump());
-  }
-  for (const auto& [key, value] : config.items()) {
-    if (key != "path" && key != "fsync") {
-      throw ConfigError("config." + key + ": unknown key (known: path, fsync)");
-    }
-  }
-  const auto path = config.find("path");
-  if (path == config.end()) {
-    throw ConfigError("config.path: required (the file to append events to)");
+  simpang::sdk::ConfigReader config(ctx.config());
+  // Read as any value, so the message says what the key is for and what a path must be.
+  const std::optional<nlohmann::json> path = config.get<nlohmann::json>("path");
+  if (!path) {
+    throw config.error("path", "required (the file to append events to)");
   }
   if (!path->is_string() || path->get_ref<const std::string&>().empty()) {
-    throw ConfigError("config.path: must be a non-empty string, got " + path->dump());
+    throw config.error("path", "must be a non-empty string, got " + path->dump());
   }
-  if (const auto fsync = config.find("fsync"); fsync != config.end()) {
-    if (!fsync->is_boolean()) {
-      throw ConfigError("config.fsync: must be true or false, got " + fsync->dump());
-    }
-    fsync_ = fsync->get<bool>();
-  }
+  fsync_ = config.optional<bool>("fsync", fsync_);
+  config.reject_unknown();
 
   path_ = std::filesystem::path(path->get<std::string>());
   if (path_.is_relative()) {

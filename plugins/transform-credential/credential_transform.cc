@@ -3,37 +3,25 @@
 
 #include <utility>
 
+#include "simpang/sdk/config_reader.h"
+
 namespace simpang::plugins::transform_credential {
 
-using simpang::sdk::ConfigError;
 using simpang::sdk::Outcome;
 
 CredentialConfig parse_config(const nlohmann::json& config, const std::string& instance_name) {
-  if (!config.is_object()) {
-    throw ConfigError("config: must be a mapping, got " + config.dump());
-  }
+  simpang::sdk::ConfigReader reader(config);
   CredentialConfig out;
   out.source = "/simpang/transform-credential/" + instance_name;
-  for (const auto& [key, value] : config.items()) {
-    if (key != "credential_name" && key != "issuer_id") {
-      throw ConfigError("config." + key + ": unknown key (known: credential_name, issuer_id)");
-    }
-    if (!value.is_string()) {
-      throw ConfigError("config." + key + ": must be a string, got " + value.dump());
-    }
+  out.name_template = reader.optional<std::string>("credential_name", out.name_template);
+  if (out.name_template.empty()) {
+    throw reader.error("credential_name", "must not be empty");
   }
-  if (const auto it = config.find("credential_name"); it != config.end()) {
-    out.name_template = it->get<std::string>();
-    if (out.name_template.empty()) {
-      throw ConfigError("config.credential_name: must not be empty");
-    }
-    if (const Status valid = check_name_template(out.name_template); !valid.ok()) {
-      throw ConfigError("config.credential_name: " + valid.message());
-    }
+  if (const Status valid = check_name_template(out.name_template); !valid.ok()) {
+    throw reader.error("credential_name", valid.message());
   }
-  if (const auto it = config.find("issuer_id"); it != config.end()) {
-    out.issuer_id = it->get<std::string>();
-  }
+  out.issuer_id = reader.optional<std::string>("issuer_id", out.issuer_id);
+  reader.reject_unknown();
   return out;
 }
 

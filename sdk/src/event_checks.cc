@@ -1,18 +1,18 @@
 #include "event_checks.h"
 
+#include "simpang/base/event_rules.h"
+
 namespace simpang::sdk::internal {
 
 Status check_emittable(const simpang::v1::Event& event) {
-  if (event.id().empty()) {
-    return Status::Error("emit: event has no id");
+  const std::string_view spec_version = event.spec_version().empty()
+                                            ? kCloudEventsSpecVersion
+                                            : std::string_view(event.spec_version());
+  Status status = check_event_attributes(event.id(), event.source(), event.type(), spec_version);
+  if (!status.ok()) {
+    return Status::Error("emit: " + status.message());
   }
-  if (event.source().empty()) {
-    return Status::Error("emit: event " + event.id() + " has no source");
-  }
-  if (event.type().empty()) {
-    return Status::Error("emit: event " + event.id() + " has no type");
-  }
-  return Status::Ok();
+  return status;
 }
 
 }  // namespace simpang::sdk::internal

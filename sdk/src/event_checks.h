@@ -1,13 +1,17 @@
-// What every published event must carry, checked where a plugin emits it: by the SDK runtime and
-// by the test harness's context alike, so a plugin's test catches what the hub would refuse.
+// What a plugin may emit, checked where it emits: by the SDK runtime and by the test harness's
+// context alike. Both defer to the one set of rules the hub applies on publish
+// (simpang/base/event_rules.h), so a plugin's test catches what the hub would refuse.
 #pragma once
 
-#include "simpang/sdk/status.h"
+#include "simpang/base/status.h"
 #include "simpang/v1/event.pb.h"
 
 namespace simpang::sdk::internal {
 
-// An error naming the missing attribute (id, source or type), or Ok.
+// Ok, or the rule `event` breaks in the hub's words behind "emit: ", e.g.
+// "emit: event e-1: missing required attribute 'source'". An empty spec_version counts as "1.0",
+// which emit() fills in before sending. Allocates only for an error.
+// Thread rule: none.
 Status check_emittable(const simpang::v1::Event& event);
 
 }  // namespace simpang::sdk::internal

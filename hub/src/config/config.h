@@ -16,14 +16,11 @@
 #include <string>
 #include <vector>
 
-namespace simpang::hub {
+#include "journal/journal_options.h"
+#include "router/route_definition.h"  // RouteConfig, RetryPolicy, Ordering, SourceLocation
+#include "simpang/base/duration.h"
 
-// Where in the configuration file something is. Lines and columns count from 1.
-struct SourceLocation {
-  std::string file;
-  int line = 0;
-  int column = 0;
-};
+namespace simpang::hub {
 
 // One problem found in a configuration file.
 struct Diagnostic {
@@ -69,32 +66,6 @@ struct PluginInstanceConfig {
   SourceLocation where;               // where the entry starts, for later messages
 };
 
-// How a route retries a destination that failed (nack-retryable, or a consumer lost mid-delivery).
-struct RetryPolicy {
-  uint32_t max_attempts = 10;                   // deliveries tried before dead-lettering
-  std::chrono::milliseconds initial_backoff{100};  // wait before the 2nd attempt; doubles each time
-  std::chrono::milliseconds max_backoff{30000};    // the doubling stops here
-  std::chrono::milliseconds deadline{3600000};     // dead-letter once this long since accepted; 0: none
-};
-
-enum class Ordering {
-  kNone,     // deliveries to a destination may overtake each other (bounded parallelism)
-  kSubject,  // per (destination, subject): one at a time, in publish order, retries included
-};
-
-// One route (an entry of `routes:`). Patterns are kept as written; the router compiles them.
-struct RouteConfig {
-  std::string name;
-  std::vector<std::string> from;      // instance-name globs: `*` any run, `?` one char
-  std::vector<std::string> types;     // dot-segment patterns: `*` one segment, `**` zero or more
-  std::optional<std::string> subject_prefix;
-  std::map<std::string, std::string> extensions;  // extension attribute == value (string form)
-  std::vector<std::string> to;        // destination instance names (fan-out when several)
-  RetryPolicy retry;
-  Ordering ordering = Ordering::kNone;
-  SourceLocation where;
-};
-
 struct HubSettings {
   std::filesystem::path state_dir;    // absolute; relative paths resolve against the config's dir
   std::string log_level = "info";     // trace, debug, info, warn, error, critical, off
@@ -111,15 +82,13 @@ enum class JournalKind {
   kMemory,  // not durable: for benchmarks and experiments; a crash loses what is queued
 };
 
-// The `journal:` section: where accepted events and owed deliveries are kept.
-struct JournalSettings {
+// The `journal:` section: where accepted events and owed deliveries are kept. The journal's own
+// options, which the hub passes to the journal as they are, and beside them what only the
+// configuration decides: which backend to open. `journal.file` defaults to <state_dir>/journal.db;
+// `journal.sync: full` is JournalSync::kFull. The options the YAML does not set (dedup_max_events,
+// max_commit_events, maintenance_interval, clock) keep JournalOptions' defaults.
+struct JournalSettings : JournalOptions {
   JournalKind kind = JournalKind::kSqlite;
-  std::filesystem::path file;         // default: <state_dir>/journal.db
-  bool sync_full = false;             // synchronous=FULL (survives power loss) instead of NORMAL
-  std::chrono::milliseconds retention{std::chrono::hours(24)};
-  std::chrono::milliseconds dedup_window{std::chrono::minutes(10)};
-  uint64_t max_events = 5'000'000;
-  bool verify_on_open = true;
 };
 
 struct Config {
@@ -150,7 +119,8 @@ struct LoadOptions {
 // Reads and validates the file. Never throws for problems in the file; those are diagnostics.
 ConfigResult load_config(const std::filesystem::path& file, const LoadOptions& options = {});
 
-// Parses "250ms", "5s", "2m", "1h" (an integer and a unit). Returns nullopt if malformed.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+// Parses "250ms", "5s", "2m", "1h" (an integer and a unit); nullopt if malformed. The base
+// library's grammar (simpang/base/duration.h), the one plugins' ConfigReader uses too.
+using ::simpang::parse_duration;
 
 }  // namespace simpang::hub

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/wire_codec.h"
+#include "simpang/base/event_rules.h"
 #include "simpang/version.h"
 
 namespace simpang::hub {
@@ -28,24 +29,6 @@ constexpr size_t kArenaMaxBlock = 1024 * 1024;
 
 std::string zmq_error(const std::string& what) {
   return what + ": " + zmq_strerror(zmq_errno());
-}
-
-// Checks what every event must carry (CloudEvents 1.0 required attributes). Empty when valid.
-std::string invalid_event_reason(const simpang::v1::Event& event) {
-  if (event.id().empty()) {
-    return "missing required attribute 'id'";
-  }
-  if (event.source().empty()) {
-    return "event " + event.id() + ": missing required attribute 'source'";
-  }
-  if (event.type().empty()) {
-    return "event " + event.id() + ": missing required attribute 'type'";
-  }
-  if (event.spec_version() != "1.0") {
-    return "event " + event.id() + ": specversion must be \"1.0\", got \"" +
-           event.spec_version() + "\"";
-  }
-  return {};
 }
 
 // The subject of a serialized event, for ordered routes loaded back from the journal.
@@ -386,7 +369,10 @@ void Broker::handle_publish(Peer& peer, const std::string& identity, wire::Publi
     if (!parse_event_attributes(bytes.data(), bytes.size(), event_)) {
       reason = "not a valid simpang.v1.Event";
     } else {
-      reason = invalid_event_reason(event_);
+      // The rules the SDK applies on emit, in the same words; empty when the event meets them.
+      reason = check_event_attributes(event_.id(), event_.source(), event_.type(),
+                                      event_.spec_version())
+                   .message();
     }
     if (!reason.empty()) {
       if (!rejections) {

@@ -34,13 +34,7 @@ struct ZmqContext {
 
 StatusOr<std::unique_ptr<Journal>> open_journal(const Config& config, const RouteTable& table) {
   const JournalSettings& settings = config.journal;
-  JournalOptions options;
-  options.file = settings.file;
-  options.sync = settings.sync_full ? JournalSync::kFull : JournalSync::kNormal;
-  options.retention = settings.retention;
-  options.dedup_window = settings.dedup_window;
-  options.max_events = settings.max_events;
-  options.verify_on_open = settings.verify_on_open;
+  const JournalOptions& options = settings;  // the configured options, as the journal takes them
   std::vector<std::string> routes;
   for (uint32_t r = 0; r < table.route_count(); ++r) {
     routes.push_back(table.route_name(r));

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <memory>
 
+#include "simpang/base/status.h"
 #include "simpang/plugin_abi.h"
-#include "simpang/sdk/status.h"
 
 namespace simpang::hub {
 

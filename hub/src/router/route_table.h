@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config.h"
-#include "simpang/sdk/status.h"
+#include "router/route_definition.h"
+#include "simpang/base/status.h"
 #include "simpang/v1/event.pb.h"
 
 namespace simpang::hub {

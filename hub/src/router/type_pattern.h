@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "simpang/sdk/status.h"
+#include "simpang/base/status.h"
 
 namespace simpang::hub {
 

@@ -8,9 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -579,17 +582,47 @@ plugins:
   EXPECT_TRUE(HasDiagnostic(r, 15, 13, "plugin ABI 1.99 is not compatible"));
 }
 
-TEST_F(ConfigTest, UnreadablePluginFile) {
-  if (geteuid() == 0) {
-    GTEST_SKIP() << "root can read any file";
+// The loader asks access(R_OK), which answers for the real user. Root may read a mode-000 file, so
+// as root the load runs with the real uid of an unprivileged user (the effective uid stays root,
+// so the configuration itself is still read, and it is put back afterwards): the same check, the
+// same refusal, whoever runs the suite.
+class RealUidAs {
+ public:
+  explicit RealUidAs(uid_t uid) { ok_ = setresuid(uid, static_cast<uid_t>(-1), 0) == 0; }
+  ~RealUidAs() {
+    if (ok_) {
+      (void)setresuid(0, 0, 0);
+    }
   }
+  bool ok() const { return ok_; }
+
+ private:
+  bool ok_ = false;
+};
+
+TEST_F(ConfigTest, UnreadablePluginFile) {
   std::filesystem::copy_file(kPluginDir / "abi-ok-sink.so", dir_ / "locked.so");
   ASSERT_EQ(chmod((dir_ / "locked.so").c_str(), 0), 0);
-  ConfigResult r = load(R"(
+  const std::string yaml = R"(
 plugins:
   - name: a
     plugin: locked.so
-)");
+)";
+  ConfigResult r;
+  {
+    std::optional<RealUidAs> unprivileged;
+    if (geteuid() == 0) {
+      constexpr uid_t kNobody = 65534;
+      // Only the file's own mode may refuse: its directory is searchable by anyone.
+      std::filesystem::permissions(dir_, std::filesystem::perms::others_exec,
+                                   std::filesystem::perm_options::add);
+      unprivileged.emplace(kNobody);
+      ASSERT_TRUE(unprivileged->ok()) << "setresuid: " << std::strerror(errno);
+      ASSERT_NE(access((dir_ / "locked.so").c_str(), R_OK), 0) << "readable as uid " << kNobody;
+    }
+    r = load(yaml);
+  }
+  ASSERT_EQ(getuid(), geteuid());  // the real uid is back before anything else runs
   ASSERT_EQ(r.diagnostics.size(), 1u) << dump(r);
   EXPECT_TRUE(HasDiagnostic(r, 3, 13, "is not readable: Permission denied"));
 }

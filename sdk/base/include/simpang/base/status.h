@@ -1,5 +1,7 @@
 // Errors as values: Status for an operation that returns nothing, StatusOr<T> for one that returns
-// a T. Used on every event path of the SDK and the hub, where exceptions are not allowed.
+// a T. Used on every event path of the SDK and the hub, where exceptions are not allowed. Part of
+// the base library (simpang::base), which the hub's components link without the plugin runtime;
+// plugin code may keep including simpang/sdk/status.h, which forwards here.
 //
 //   simpang::StatusOr<Config> c = parse(text);
 //   if (!c.ok()) { log(c.status().message()); return c.status(); }
@@ -12,6 +14,7 @@
 
 namespace simpang {
 
+// Thread rule: a value type; distinct objects may be used from distinct threads freely.
 class [[nodiscard]] Status {
  public:
   Status() = default;  // success
