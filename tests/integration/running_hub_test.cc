@@ -137,7 +137,7 @@ TEST_F(RunningHubTest, ASnapshotReportsInstancesDepthsRoutesAndMetricsOfARealRun
   ASSERT_EQ(snapshot.routes.size(), 1u);
   EXPECT_EQ(snapshot.routes[0].name, "all");
   EXPECT_TRUE(snapshot.routes[0].active);
-  EXPECT_EQ(snapshot.routes[0].matched, static_cast<uint64_t>(kCount));
+  EXPECT_EQ(snapshot.routes[0].deliveries, static_cast<uint64_t>(2 * kCount)) << "to near and far";
   EXPECT_EQ(snapshot.totals.published, static_cast<uint64_t>(kCount));
   EXPECT_EQ(snapshot.totals.delivered, static_cast<uint64_t>(2 * kCount));
   EXPECT_EQ(snapshot.journal.appended, static_cast<uint64_t>(kCount));

@@ -234,24 +234,15 @@ void Broker::handle_message(const std::string& identity, const void* data, size_
 }
 
 void Broker::handle_hello(const std::string& identity, const wire::Hello& hello) {
-  auto refuse = [&](const std::string& reason) {
-    logger_->error("refused peer={}: {}", identity, reason);
+  const std::string refusal =
+      hello_refusal(identity, hello.instance(), instances_.count(hello.instance()) != 0,
+                    hello.protocol_version(), SIMPANG_WIRE_PROTOCOL_VERSION);
+  if (!refusal.empty()) {
+    logger_->error("refused peer={}: {}", identity, refusal);
     wire::Frame frame;
-    frame.mutable_refused()->set_reason(reason);
+    frame.mutable_refused()->set_reason(refusal);
     send(identity, frame);
-  };
-  if (hello.instance() != identity) {
-    return refuse("hello names instance '" + hello.instance() + "' but the connection is '" +
-                  identity + "'");
-  }
-  auto known = instances_.find(hello.instance());
-  if (known == instances_.end()) {
-    return refuse("instance '" + hello.instance() + "' is not in the hub's configuration");
-  }
-  if (hello.protocol_version() != SIMPANG_WIRE_PROTOCOL_VERSION) {
-    return refuse("wire protocol " + std::to_string(hello.protocol_version()) +
-                  " is not supported; this hub speaks " +
-                  std::to_string(SIMPANG_WIRE_PROTOCOL_VERSION));
+    return;
   }
   if (peers_.contains(identity)) {
     // A reconnect or restart: what the old session had in flight is delivered again.
@@ -630,10 +621,10 @@ std::vector<DestinationStatus> Broker::destinations() const {
 
 std::vector<RouteStatus> Broker::routes() const {
   std::vector<RouteStatus> out;
-  const auto& matched = intake_.counters().per_route;
+  const auto& produced = intake_.counters().per_route;
   for (uint32_t r = 0; r < table_->route_count(); ++r) {
     out.push_back({table_->route_name(r), table_->route_active(r),
-                   r < matched.size() ? matched[r] : 0});
+                   r < produced.size() ? produced[r] : 0});
   }
   return out;
 }

@@ -69,7 +69,7 @@ struct BrokerStats {
   uint64_t queued = 0;      // now: in memory, waiting for a consumer or a retry
   uint64_t in_flight = 0;   // now: delivered and not yet settled
   uint64_t on_disk = 0;     // now: destinations with deliveries waiting in the journal only
-  std::vector<uint64_t> per_route;        // events each route matched, by route index
+  std::vector<uint64_t> per_route;        // deliveries each route produced, by route index
   std::vector<uint64_t> per_destination;  // deliveries acked, by destination index
 };
 
@@ -84,7 +84,7 @@ struct DestinationStatus {
 struct RouteStatus {
   std::string name;
   bool active = false;   // in this run's configuration (a removed route stays, inactive)
-  uint64_t matched = 0;  // events it matched
+  uint64_t deliveries = 0;  // deliveries it produced: one per event per destination it gave
 };
 
 class Broker {

@@ -20,6 +20,22 @@ bool is_unexpected(PeerLoss loss) {
   return loss == PeerLoss::kUnreachable || loss == PeerLoss::kSilent;
 }
 
+std::string hello_refusal(std::string_view identity, std::string_view instance, bool configured,
+                          uint32_t protocol, uint32_t hub_protocol) {
+  if (instance != identity) {
+    return "hello names instance '" + std::string(instance) + "' but the connection is '" +
+           std::string(identity) + "'";
+  }
+  if (!configured) {
+    return "instance '" + std::string(instance) + "' is not in the hub's configuration";
+  }
+  if (protocol != hub_protocol) {
+    return "wire protocol " + std::to_string(protocol) + " is not supported; this hub speaks " +
+           std::to_string(hub_protocol);
+  }
+  return {};
+}
+
 uint64_t PeerTable::add(const std::string& identity, Peer peer, Clock::time_point now) {
   peer.last_heard = now;
   peer.last_sent = now;

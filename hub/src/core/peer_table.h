@@ -39,6 +39,12 @@ const char* describe(PeerLoss loss);
 // Whether a supervisor should be told (it may restart the instance). Thread rule: none.
 bool is_unexpected(PeerLoss loss);
 
+// Why a hello on routing id `identity` naming `instance` is refused, or empty when it is welcome:
+// the connection must be the instance it names (its routing id is its name), the instance must be
+// `configured`, and it must speak `hub_protocol`. Thread rule: none.
+std::string hello_refusal(std::string_view identity, std::string_view instance, bool configured,
+                          uint32_t protocol, uint32_t hub_protocol);
+
 class PeerTable {
  public:
   using Clock = std::chrono::steady_clock;

@@ -61,7 +61,7 @@ struct IntakeCounters {
   uint64_t duplicates = 0;  // events published again within the de-duplication window
   uint64_t rejected = 0;    // events refused (malformed, missing required attributes)
   uint64_t unrouted = 0;    // accepted events no route matched
-  std::vector<uint64_t> per_route;  // events each route matched, by route index
+  std::vector<uint64_t> per_route;  // deliveries each route produced (event x destination)
 };
 
 // Thread rule: every method runs on the loop thread, except what submit()'s `done` does, which

@@ -77,5 +77,15 @@ TEST(PeerTableTest, OnlyUnexpectedLossesAreForASupervisor) {
   EXPECT_STREQ(describe(PeerLoss::kUnreachable), "became unreachable");
 }
 
+TEST(PeerTableTest, AHelloIsRefusedWithWhatWasWrong) {
+  EXPECT_EQ(hello_refusal("sink", "sink", true, 3, 3), "");
+  EXPECT_EQ(hello_refusal("sink", "other", true, 3, 3),
+            "hello names instance 'other' but the connection is 'sink'");
+  EXPECT_EQ(hello_refusal("ghost", "ghost", false, 3, 3),
+            "instance 'ghost' is not in the hub's configuration");
+  EXPECT_EQ(hello_refusal("sink", "sink", true, 2, 3),
+            "wire protocol 2 is not supported; this hub speaks 3");
+}
+
 }  // namespace
 }  // namespace simpang::hub

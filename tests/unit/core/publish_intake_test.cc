@@ -93,7 +93,7 @@ TEST_F(PublishIntakeTest, RoutesEachAcceptedEventToEveryMatchingDestination) {
   EXPECT_EQ(delivered_[0].pending.event->type(), "person.created");
   EXPECT_NE(delivered_[0].pending.id, delivered_[1].pending.id);
   EXPECT_EQ(intake_->counters().published, 2u);
-  EXPECT_EQ(intake_->counters().per_route, (std::vector<uint64_t>{2, 1}));
+  EXPECT_EQ(intake_->counters().per_route, (std::vector<uint64_t>{2, 1})) << "per delivery";
 }
 
 TEST_F(PublishIntakeTest, RejectsInvalidEventsByIndexAndAcceptsTheRest) {
