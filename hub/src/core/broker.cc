@@ -24,9 +24,7 @@ constexpr int kMessagesPerPass = 256;
 constexpr size_t kArenaInitialBlock = 64 * 1024;
 constexpr size_t kArenaMaxBlock = 1024 * 1024;
 
-std::string zmq_error(const std::string& what) {
-  return what + ": " + zmq_strerror(zmq_errno());
-}
+std::string zmq_error(const std::string& what) { return what + ": " + zmq_strerror(zmq_errno()); }
 
 Destination::Outcome outcome_of(wire::Settlement::Outcome outcome) {
   switch (outcome) {
@@ -139,9 +137,8 @@ void Broker::stop() {
   wire::Frame bye;
   bye.mutable_bye()->set_reason("hub stopping");
   std::vector<std::string> identities;
-  peers_.for_each([&](const std::string& identity, const PeerTable::Peer&) {
-    identities.push_back(identity);
-  });
+  peers_.for_each(
+      [&](const std::string& identity, const PeerTable::Peer&) { identities.push_back(identity); });
   for (const auto& identity : identities) {
     send(identity, bye);
   }
@@ -330,29 +327,29 @@ void Broker::handle_publish(PeerTable::Peer& peer, const std::string& identity,
   if (!peer.produces) {
     logger_->warn("instance={} published but said it does not; accepting anyway", peer.instance);
   }
-  intake_.submit(identity, peer.instance, publish, *table_,
-                 [this](std::shared_ptr<RoutedPublish> routed,
-                        PublishIntake::AppendResult result) mutable {
-                   // On the journal's writer thread: hand the completion to the loop.
-                   boost::asio::post(io_, [this, routed = std::move(routed),
-                                           result = std::move(result)]() mutable {
-                     on_appended(std::move(routed), std::move(result));
-                   });
-                 });
+  intake_.submit(
+      identity, peer.instance, publish, *table_,
+      [this](std::shared_ptr<RoutedPublish> routed, PublishIntake::AppendResult result) mutable {
+        // On the journal's writer thread: hand the completion to the loop.
+        boost::asio::post(io_,
+                          [this, routed = std::move(routed), result = std::move(result)]() mutable {
+                            on_appended(std::move(routed), std::move(result));
+                          });
+      });
 }
 
 void Broker::on_appended(std::shared_ptr<RoutedPublish> routed,
                          PublishIntake::AppendResult result) {
   wire::Frame reply;
-  const bool durable = intake_.complete(
-      *routed, std::move(result), SystemClock::now(), reply,
-      [this](uint32_t destination, Pending pending) {
-        Slot& slot = slots_[destination];
-        if (!slot.destination.enqueue(std::move(pending))) {
-          maybe_load(slot);  // left in the journal: page it in once there is room
-        }
-        touched_[destination] = true;
-      });
+  const bool durable =
+      intake_.complete(*routed, std::move(result), SystemClock::now(), reply,
+                       [this](uint32_t destination, Pending pending) {
+                         Slot& slot = slots_[destination];
+                         if (!slot.destination.enqueue(std::move(pending))) {
+                           maybe_load(slot);  // left in the journal: page it in once there is room
+                         }
+                         touched_[destination] = true;
+                       });
   if (!durable) {
     send(routed->identity, reply);
     return;
@@ -363,10 +360,9 @@ void Broker::on_appended(std::shared_ptr<RoutedPublish> routed,
       dispatch(slots_[d]);
     }
   }
-  intake_.answer(routed->identity, reply,
-                 [this](const std::string& identity, const wire::Frame& frame) {
-                   send(identity, frame);
-                 });
+  intake_.answer(
+      routed->identity, reply,
+      [this](const std::string& identity, const wire::Frame& frame) { send(identity, frame); });
 }
 
 void Broker::release_held_acks() {
@@ -531,8 +527,7 @@ void Broker::send_message(const std::string& identity, zmq_msg_t& message) {
       // The peer disconnected; what it had in flight goes back to its queue.
       logger_->debug("peer={} is unreachable", identity);
       if (peers_.contains(identity)) {
-        boost::asio::post(io_,
-                          [this, identity] { forget_peer(identity, PeerLoss::kUnreachable); });
+        boost::asio::post(io_, [this, identity] { forget_peer(identity, PeerLoss::kUnreachable); });
       }
       return;
     }
@@ -613,8 +608,8 @@ std::vector<DestinationStatus> Broker::destinations() const {
   std::vector<DestinationStatus> out;
   out.reserve(slots_.size());
   for (const auto& slot : slots_) {
-    out.push_back({slot.destination.name(), slot.destination.connected(),
-                   slot.destination.depth()});
+    out.push_back(
+        {slot.destination.name(), slot.destination.connected(), slot.destination.depth()});
   }
   return out;
 }
@@ -623,8 +618,8 @@ std::vector<RouteStatus> Broker::routes() const {
   std::vector<RouteStatus> out;
   const auto& produced = intake_.counters().per_route;
   for (uint32_t r = 0; r < table_->route_count(); ++r) {
-    out.push_back({table_->route_name(r), table_->route_active(r),
-                   r < produced.size() ? produced[r] : 0});
+    out.push_back(
+        {table_->route_name(r), table_->route_active(r), r < produced.size() ? produced[r] : 0});
   }
   return out;
 }

@@ -7,10 +7,11 @@ namespace simpang::hub {
 using std::chrono::milliseconds;
 
 std::chrono::milliseconds retry_delay(const RetryPolicy& policy, uint32_t attempts, double jitter) {
-  // Capped exponent: beyond 2^20 the doubling has long met max_backoff, and the shift stays defined.
+  // Capped exponent: beyond 2^20 the doubling has long met max_backoff, and the shift stays
+  // defined.
   const int exponent = static_cast<int>(std::min<uint32_t>(attempts > 0 ? attempts - 1 : 0, 20));
-  const auto backoff = std::min<milliseconds>(policy.max_backoff,
-                                              policy.initial_backoff * (int64_t{1} << exponent));
+  const auto backoff =
+      std::min<milliseconds>(policy.max_backoff, policy.initial_backoff * (int64_t{1} << exponent));
   return milliseconds(static_cast<int64_t>(static_cast<double>(backoff.count()) * jitter));
 }
 
@@ -22,8 +23,8 @@ std::string dead_letter_reason(const RetryPolicy& policy, uint32_t attempts,
     return std::string(error);
   }
   if (attempts >= policy.max_attempts) {
-    return "gave up after " + std::to_string(attempts) + " attempts; last error: " +
-           std::string(error);
+    return "gave up after " + std::to_string(attempts) +
+           " attempts; last error: " + std::string(error);
   }
   if (policy.deadline.count() > 0 && now - accepted_at >= policy.deadline) {
     return "retry deadline of " + std::to_string(policy.deadline.count()) +
@@ -35,7 +36,8 @@ std::string dead_letter_reason(const RetryPolicy& policy, uint32_t attempts,
 Destination::Destination(uint32_t index, std::string name, const DestinationEnv& env)
     : index_(index), name_(std::move(name)), env_(env) {}
 
-// ---- The consumer --------------------------------------------------------------------------------
+// ---- The consumer
+// --------------------------------------------------------------------------------
 
 void Destination::attach(const std::string& identity) {
   consumer_ = identity;
@@ -50,8 +52,8 @@ size_t Destination::detach(std::string_view why, const Now& now) {
   in_flight_.clear();
   for (auto pending = in_flight.rbegin(); pending != in_flight.rend(); ++pending) {
     if (pending->second.attempts >= route(pending->second.route).retry.max_attempts) {
-      fail(std::move(pending->second),
-           "consumer " + std::string(why) + " during delivery", /*fatal=*/true, now);
+      fail(std::move(pending->second), "consumer " + std::string(why) + " during delivery",
+           /*fatal=*/true, now);
     } else {
       ++retried_;
       make_ready(std::move(pending->second), /*front=*/true);
@@ -62,7 +64,8 @@ size_t Destination::detach(std::string_view why, const Now& now) {
   return had;
 }
 
-// ---- Deliveries ----------------------------------------------------------------------------------
+// ---- Deliveries
+// ----------------------------------------------------------------------------------
 
 bool Destination::enqueue(Pending pending) {
   if (behind() || in_memory() >= env_.memory_limit) {
@@ -149,9 +152,8 @@ void Destination::settle(uint64_t delivery_id, Outcome outcome, std::string_view
 
 void Destination::fail(Pending pending, std::string_view error, bool fatal, const Now& now) {
   const RouteConfig& policy = route(pending.route);
-  std::string why =
-      dead_letter_reason(policy.retry, pending.attempts, pending.accepted_at, now.system, error,
-                         fatal);
+  std::string why = dead_letter_reason(policy.retry, pending.attempts, pending.accepted_at,
+                                       now.system, error, fatal);
   if (!why.empty()) {
     ++dead_;
     if (env_.logger != nullptr) {
@@ -174,7 +176,8 @@ void Destination::fail(Pending pending, std::string_view error, bool fatal, cons
   retry_.emplace(now.steady + delay, std::move(pending));
 }
 
-// ---- Retries -------------------------------------------------------------------------------------
+// ---- Retries
+// -------------------------------------------------------------------------------------
 
 std::optional<Destination::Clock::time_point> Destination::next_retry_due() const {
   if (retry_.empty()) {
@@ -191,11 +194,11 @@ void Destination::promote_due_retries(Clock::time_point now) {
   }
 }
 
-// ---- Paging --------------------------------------------------------------------------------------
+// ---- Paging
+// --------------------------------------------------------------------------------------
 
 std::optional<LoadRequest> Destination::start_load() {
-  const size_t room =
-      env_.memory_limit > in_memory() ? env_.memory_limit - in_memory() : 0;
+  const size_t room = env_.memory_limit > in_memory() ? env_.memory_limit - in_memory() : 0;
   // Load in chunks once there is room for at least half the limit, so paging is not per event.
   if (!behind() || loading_ || room < env_.memory_limit / 2) {
     return std::nullopt;
@@ -263,7 +266,8 @@ void Destination::rescan() {
   ++rescan_generation_;
 }
 
-// ---- State ---------------------------------------------------------------------------------------
+// ---- State
+// ---------------------------------------------------------------------------------------
 
 DestinationDepth Destination::depth() const {
   DestinationDepth depth;

@@ -13,13 +13,18 @@
 // in; settlements to record are appended to the vector the environment names. So every decision
 // here can be tested with plain values.
 //
-//   DestinationEnv env{&policies, &updates, &jitter, logger.get(), /*memory_limit=*/1000, &scratch};
+//   DestinationEnv env{&policies, &updates, &jitter, logger, 1000, &scratch};
 //   Destination sink(0, "sink", env);
-//   sink.attach("sink");  sink.add_credit(8);
+//   sink.attach("sink");
+//   sink.add_credit(8);
 //   sink.enqueue(std::move(pending));
-//   sink.dispatch(512, [&](const std::deque<Pending>& ready, uint32_t n) { encode, send; return true; });
+//   sink.dispatch(512, [&](const std::deque<Pending>& ready, uint32_t n) {
+//     return encode_and_send(ready, n);  // ready[0..n), each with attempt attempts + 1
+//   });
 //   sink.settle(id, Destination::Outcome::kAck, "", Now::from_clocks());
 #pragma once
+
+#include <spdlog/logger.h>
 
 #include <algorithm>
 #include <chrono>
@@ -34,8 +39,6 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <spdlog/logger.h>
 
 #include "core/event_record.h"
 #include "core/route_policies.h"
@@ -56,10 +59,10 @@ struct Now {
 
 // One delivery owed to a destination.
 struct Pending {
-  uint64_t id = 0;                            // journal delivery id, also the wire delivery id
-  std::shared_ptr<const EventRecord> event;   // shared by the event's destinations
+  uint64_t id = 0;                           // journal delivery id, also the wire delivery id
+  std::shared_ptr<const EventRecord> event;  // shared by the event's destinations
   uint32_t route = 0;
-  uint32_t attempts = 0;                      // deliveries tried so far
+  uint32_t attempts = 0;  // deliveries tried so far
   std::chrono::system_clock::time_point accepted_at{};
 };
 
@@ -96,8 +99,8 @@ struct DestinationEnv {
   std::vector<DeliveryUpdate>* updates = nullptr;  // settlements to record in the journal
   RetryJitter* jitter = nullptr;
   spdlog::logger* logger = nullptr;
-  uint32_t memory_limit = 100000;                  // deliveries held in memory at most
-  simpang::v1::Event* scratch = nullptr;           // reused to parse rows paged from the journal
+  uint32_t memory_limit = 100000;         // deliveries held in memory at most
+  simpang::v1::Event* scratch = nullptr;  // reused to parse rows paged from the journal
 };
 
 // A read of pending deliveries the destination asked for (see start_load).
@@ -206,10 +209,10 @@ class Destination {
   uint32_t index_;
   std::string name_;
   const DestinationEnv& env_;
-  std::string consumer_;                        // routing id of its consumer; empty while none
+  std::string consumer_;  // routing id of its consumer; empty while none
   uint32_t credit_ = 0;
-  std::deque<Pending> queue_;                   // ready to send
-  std::map<uint64_t, Pending> in_flight_;       // by id, so a requeue keeps the order
+  std::deque<Pending> queue_;              // ready to send
+  std::map<uint64_t, Pending> in_flight_;  // by id, so a requeue keeps the order
   std::multimap<Clock::time_point, Pending> retry_;
   // Ordered routes: the delivery holding each subject, and what waits behind it.
   BySubject<uint64_t> subject_holder_;
@@ -218,8 +221,8 @@ class Destination {
   // Every delivery with id <= loaded_upto_ is in memory or settled; ids above it wait in the
   // journal alone.
   uint64_t loaded_upto_ = 0;
-  uint64_t spilled_upto_ = 0;                   // highest id left in the journal alone
-  bool rescan_ = true;                          // the journal may hold ids we have not seen
+  uint64_t spilled_upto_ = 0;  // highest id left in the journal alone
+  bool rescan_ = true;         // the journal may hold ids we have not seen
   uint64_t rescan_generation_ = 0;
   bool loading_ = false;
   uint64_t delivered_ = 0;

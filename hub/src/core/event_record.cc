@@ -24,9 +24,8 @@ EventRecord::EventRecord(std::shared_ptr<const std::string> stored, simpang::v1:
 void EventRecord::keep(const simpang::v1::Event& attributes, const AttributeSpans& spans) {
   spans_ = spans;
   if (!spans_.exact) {
-    id_ = attributes.id();
-    type_ = attributes.type();
-    subject_ = attributes.subject();
+    copies_ = std::make_unique<const Copies>(
+        Copies{attributes.id(), attributes.type(), attributes.subject()});
   }
 }
 

@@ -23,6 +23,7 @@ class EventRecord {
   // An event taken in from a publisher: `body` is moved in; `attributes` and `spans` are what
   // parse_event_attributes() found in it. Where the spans are exact the attributes are read from
   // the body; otherwise (rare) id, type and subject are copied from `attributes`.
+  // Thread rule: a record is immutable once made; any thread may read it.
   EventRecord(std::string body, const simpang::v1::Event& attributes, const AttributeSpans& spans);
   // An event paged back from the journal: parsed here, once, with `scratch` (the caller's, reused
   // so paging allocates no message per row). Bytes that do not parse (which the journal never
@@ -35,9 +36,11 @@ class EventRecord {
 
   // The serialized simpang.v1.Event.
   const std::string& body() const { return *body_; }
-  std::string_view id() const { return read(spans_.id, id_); }
-  std::string_view type() const { return read(spans_.type, type_); }
-  std::string_view subject() const { return read(spans_.subject, subject_); }
+  std::string_view id() const { return spans_.exact ? read(spans_.id) : copies_->id; }
+  std::string_view type() const { return spans_.exact ? read(spans_.type) : copies_->type; }
+  std::string_view subject() const {
+    return spans_.exact ? read(spans_.subject) : copies_->subject;
+  }
 
   // The body as the journal takes it: a pointer that shares ownership of the record, so the
   // journal and the destinations hold one allocation between them.
@@ -48,19 +51,21 @@ class EventRecord {
 
  private:
   void keep(const simpang::v1::Event& attributes, const AttributeSpans& spans);
-  std::string_view read(const AttributeSpans::Span& span, const std::string& copy) const {
-    return spans_.exact ? std::string_view(*body_).substr(span.offset, span.size)
-                        : std::string_view(copy);
+  std::string_view read(const AttributeSpans::Span& span) const {
+    return std::string_view(*body_).substr(span.offset, span.size);
   }
+  struct Copies {
+    std::string id;
+    std::string type;
+    std::string subject;
+  };
 
   std::string owned_;                          // the body, when taken in from a publisher
   std::shared_ptr<const std::string> stored_;  // the body, when paged from the journal
   const std::string* body_;                    // one of the two
   AttributeSpans spans_;
-  // Copies, only when !spans_.exact.
-  std::string id_;
-  std::string type_;
-  std::string subject_;
+  // Only when !spans_.exact, which is rare: kept apart so the usual record stays small.
+  std::unique_ptr<const Copies> copies_;
 };
 
 }  // namespace simpang::hub

@@ -22,8 +22,8 @@ std::string invalid_event_reason(const simpang::v1::Event& event) {
     return "event " + event.id() + ": missing required attribute 'type'";
   }
   if (event.spec_version() != "1.0") {
-    return "event " + event.id() + ": specversion must be \"1.0\", got \"" +
-           event.spec_version() + "\"";
+    return "event " + event.id() + ": specversion must be \"1.0\", got \"" + event.spec_version() +
+           "\"";
   }
   return {};
 }
@@ -98,8 +98,8 @@ void PublishIntake::count_unrouted(const RoutedPublish& routed, const RoutedEven
   if (seen == unrouted_types_.end()) {
     seen = unrouted_types_.emplace(std::string(type), 0).first;
     if (unrouted_types_.size() <= kUnroutedTypesLogged && logger_) {
-      logger_->warn("peer={} event type={} matches no route (counted as unrouted)",
-                    routed.identity, type);
+      logger_->warn("peer={} event type={} matches no route (counted as unrouted)", routed.identity,
+                    type);
     }
   }
   ++seen->second;

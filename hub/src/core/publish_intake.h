@@ -14,8 +14,12 @@
 //   });
 //   // on the loop:
 //   wire::Frame reply;
-//   if (intake.complete(*routed, std::move(r), now, reply, enqueue)) intake.answer(id, reply, send);
+//   if (intake.complete(*routed, std::move(r), now, reply, enqueue)) {
+//     intake.answer(routed->identity, reply, send);  // or held while the journal is full
+//   }
 #pragma once
+
+#include <spdlog/logger.h>
 
 #include <chrono>
 #include <cstdint>
@@ -27,8 +31,6 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
-
-#include <spdlog/logger.h>
 
 #include "core/destination.h"
 #include "core/event_record.h"
@@ -48,8 +50,8 @@ struct RoutedEvent {
 // A publish on its way through the journal. OWNERSHIP: shared by the journal's completion and the
 // loop; touched by one of them at a time.
 struct RoutedPublish {
-  std::string identity;  // the routing id the reply goes to
-  uint64_t batch = 0;    // the publisher's batch number
+  std::string identity;              // the routing id the reply goes to
+  uint64_t batch = 0;                // the publisher's batch number
   std::vector<RoutedEvent> events;   // the accepted ones, in batch order
   std::vector<RouteTarget> targets;  // every event's, in one allocation
   std::unique_ptr<simpang::v1::wire::PublishReject> rejections;  // null while none was rejected
@@ -57,10 +59,10 @@ struct RoutedPublish {
 
 // Counters, monotonic since start.
 struct IntakeCounters {
-  uint64_t published = 0;   // events accepted and made durable
-  uint64_t duplicates = 0;  // events published again within the de-duplication window
-  uint64_t rejected = 0;    // events refused (malformed, missing required attributes)
-  uint64_t unrouted = 0;    // accepted events no route matched
+  uint64_t published = 0;           // events accepted and made durable
+  uint64_t duplicates = 0;          // events published again within the de-duplication window
+  uint64_t rejected = 0;            // events refused (malformed, missing required attributes)
+  uint64_t unrouted = 0;            // accepted events no route matched
   std::vector<uint64_t> per_route;  // deliveries each route produced (event x destination)
 };
 
@@ -144,10 +146,9 @@ void PublishIntake::submit(std::string identity, const std::string& publisher,
   routed->batch = publish.batch();
   AppendBatch batch = admit(publisher, publish, table, *routed);
   ++appends_in_progress_;
-  journal_.append(std::move(batch), [routed = std::move(routed), done = std::move(done)](
-                                        AppendResult result) mutable {
-    done(std::move(routed), std::move(result));
-  });
+  journal_.append(std::move(batch),
+                  [routed = std::move(routed), done = std::move(done)](
+                      AppendResult result) mutable { done(std::move(routed), std::move(result)); });
 }
 
 template <typename Enqueue>

@@ -1,10 +1,9 @@
 #include "core/running_hub.h"
 
+#include <spdlog/spdlog.h>
 #include <zmq.h>
 
 #include <algorithm>
-
-#include <spdlog/spdlog.h>
 
 #include "journal/memory_journal.h"
 
@@ -13,7 +12,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// The in-process endpoint; inproc names are scoped to the ZeroMQ context, so one fixed name is safe.
+// The in-process endpoint; inproc names are scoped to the ZeroMQ context, so one fixed name is
+// safe.
 constexpr const char* kInprocEndpoint = "inproc://simpang-hub";
 
 // Opens the configured journal backend for this run's destinations and routes.
@@ -173,8 +173,9 @@ bool RunningHub::stop_all(bool clean) {
 void RunningHub::reload(Config next) {
   if (next.hub.state_dir != config_.hub.state_dir || next.journal.file != config_.journal.file ||
       next.journal.kind != config_.journal.kind) {
-    logger_->warn("reload: hub.state_dir and the journal cannot change while running; "
-                  "keeping the current ones (restart the hub to change them)");
+    logger_->warn(
+        "reload: hub.state_dir and the journal cannot change while running; "
+        "keeping the current ones (restart the hub to change them)");
   }
   std::vector<const PluginInstanceConfig*> added;
   std::vector<std::string> removed;
@@ -219,9 +220,8 @@ void RunningHub::reload(Config next) {
   if (auto status = start_created(); !status.ok()) {
     logger_->error("reload: {}", status.message());
   }
-  logger_->info("reloaded {}: {} instances stopped, {} started, {} routes{}",
-                config_.file.string(), removed.size(), added.size(), config_.routes.size(),
-                hub_section_note);
+  logger_->info("reloaded {}: {} instances stopped, {} started, {} routes{}", config_.file.string(),
+                removed.size(), added.size(), config_.routes.size(), hub_section_note);
 }
 
 bool RunningHub::close() {

@@ -10,6 +10,8 @@
 //   hub.close();
 #pragma once
 
+#include <spdlog/logger.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -19,8 +21,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <spdlog/logger.h>
 
 #include "common/asio.h"
 #include "config/config.h"
@@ -62,7 +62,7 @@ struct HubSnapshot {
   std::vector<RouteStatus> routes;              // by route index
   std::vector<PluginMetrics> plugin_metrics;    // by instance name; instances that reported
   BrokerStats totals;
-  JournalStats journal;                         // as of the journal's last commit
+  JournalStats journal;  // as of the journal's last commit
 };
 
 struct RunningHubOptions {

@@ -49,8 +49,8 @@ TEST(EventRecordTest, AnUnusualEncodingKeepsCopiesOfWhatTheFullParseFound) {
   bool exact = true;
   // An unknown varint field (99): only protobuf's own parser decides, and it says nothing of
   // where the values lie.
-  auto record = take_in(serialized(make_event("id-2", "t.y", "bob")) + std::string("\x98\x06\x01"),
-                        &exact);
+  auto record =
+      take_in(serialized(make_event("id-2", "t.y", "bob")) + std::string("\x98\x06\x01"), &exact);
   ASSERT_TRUE(record);
   EXPECT_FALSE(exact);
   EXPECT_EQ(record->id(), "id-2");

@@ -145,9 +145,9 @@ TEST_F(PublishIntakeTest, AFailedAppendAsksThePublisherToRetryLater) {
   EXPECT_EQ(batch.events[0].body.get(), &routed.events[0].event->body())
       << "the journal shares the record's bytes";
   wire::Frame reply;
-  EXPECT_FALSE(intake_->complete(routed, Status::Error("disk full"),
-                                 std::chrono::system_clock::now(), reply,
-                                 [&](uint32_t, Pending) { ADD_FAILURE() << "nothing to enqueue"; }));
+  EXPECT_FALSE(
+      intake_->complete(routed, Status::Error("disk full"), std::chrono::system_clock::now(), reply,
+                        [&](uint32_t, Pending) { ADD_FAILURE() << "nothing to enqueue"; }));
   ASSERT_TRUE(reply.has_publish_reject());
   EXPECT_EQ(reply.publish_reject().batch(), 9u);
   EXPECT_EQ(reply.publish_reject().retry_later(),
@@ -159,9 +159,7 @@ class BackPressureTest : public PublishIntakeTest {
   // The memory journal counts pending deliveries: a course event has one (to the ledger), so
   // the second unsettled one makes it full.
   BackPressureTest() : PublishIntakeTest(/*max_events=*/1) {}
-  std::string course(const std::string& id) {
-    return serialized(make_event(id, "course.updated"));
-  }
+  std::string course(const std::string& id) { return serialized(make_event(id, "course.updated")); }
   std::vector<std::pair<std::string, wire::Frame>> sent_;
   void answer(const std::string& identity, const wire::Frame& reply) {
     intake_->answer(identity, reply, [&](const std::string& id, const wire::Frame& frame) {
