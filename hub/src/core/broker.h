@@ -8,6 +8,11 @@
 // memory; the rest stay in the journal and are paged in as it catches up, so a slow or stuck
 // destination never slows the others. Publishers are slowed (their acks held back) only when the
 // journal itself is full.
+//
+// The broker owns the socket, the timers and the journal reader thread, and wires together the
+// rooms that decide: PeerTable (who is connected, liveness), PublishIntake (validation, routing,
+// the journal append, held acks), Destination (queues, ordering, retries, dead letters, paging)
+// and plan_reload (what a reload changes). Each of those can be tested without a socket.
 #pragma once
 
 #include <chrono>
@@ -16,7 +21,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -27,6 +31,10 @@
 
 #include "common/asio.h"
 #include "config/config.h"
+#include "core/destination.h"
+#include "core/peer_table.h"
+#include "core/publish_intake.h"
+#include "core/route_policies.h"
 #include "core/zmq_watcher.h"
 #include "journal/journal.h"
 #include "router/route_table.h"
@@ -61,8 +69,22 @@ struct BrokerStats {
   uint64_t queued = 0;      // now: in memory, waiting for a consumer or a retry
   uint64_t in_flight = 0;   // now: delivered and not yet settled
   uint64_t on_disk = 0;     // now: destinations with deliveries waiting in the journal only
-  std::vector<uint64_t> per_route;        // events each route matched, by route index
+  std::vector<uint64_t> per_route;        // deliveries each route produced, by route index
   std::vector<uint64_t> per_destination;  // deliveries acked, by destination index
+};
+
+// One destination as the broker reports it (see DestinationDepth).
+struct DestinationStatus {
+  std::string name;
+  bool connected = false;  // its consumer is connected and welcomed
+  DestinationDepth depth;
+};
+
+// One route as the broker reports it.
+struct RouteStatus {
+  std::string name;
+  bool active = false;   // in this run's configuration (a removed route stays, inactive)
+  uint64_t deliveries = 0;  // deliveries it produced: one per event per destination it gave
 };
 
 class Broker {
@@ -93,6 +115,19 @@ class Broker {
                          std::function<void(const std::string&, const std::string&)> lost);
 
   BrokerStats stats() const;
+  // Whether `instance` is connected and welcomed now (its routing id is its name).
+  bool is_connected(const std::string& instance) const {
+    const PeerTable::Peer* peer = peers_.find(instance);
+    return peer != nullptr && peer->welcomed;
+  }
+  // Every destination, by index (the route table's order).
+  std::vector<DestinationStatus> destinations() const;
+  // Every route, by index.
+  std::vector<RouteStatus> routes() const;
+  // The latest metrics each instance sent (Context::count / gauge), by instance name.
+  const std::map<std::string, simpang::v1::wire::Metrics>& plugin_metrics() const {
+    return plugin_metrics_;
+  }
   // Deliveries owed to connected consumers and not yet settled, plus publishes not yet durable:
   // what a graceful shutdown waits for. Deliveries to consumers that are not connected wait in the
   // journal and do not count.
@@ -100,89 +135,34 @@ class Broker {
   void log_summary();
 
  private:
-  struct Pending {
-    uint64_t id = 0;                              // journal delivery id, also the wire delivery id
-    std::shared_ptr<const std::string> event;     // serialized Event, shared by its destinations
-    uint32_t route = 0;
-    uint32_t attempts = 0;                        // deliveries tried so far
-    std::chrono::system_clock::time_point accepted_at{};
-    std::string subject;                          // set for routes with `ordering: subject`
-  };
-  struct Destination {
-    uint32_t index = 0;                           // in destinations_ and the journal
-    std::string name;
-    std::string peer;                             // routing id of its consumer; empty while none
-    uint32_t credit = 0;
-    std::deque<Pending> queue;                    // ready to send
-    std::map<uint64_t, Pending> in_flight;        // by id, so a requeue keeps the order
-    std::multimap<std::chrono::steady_clock::time_point, Pending> retry;
-    std::unique_ptr<boost::asio::steady_timer> retry_timer;
-    std::chrono::steady_clock::time_point retry_timer_due{};
-    // Ordered routes: the delivery holding each subject, and what waits behind it.
-    std::unordered_map<std::string, uint64_t> subject_holder;
-    std::unordered_map<std::string, std::deque<Pending>> subject_waiting;
-    size_t waiting_count = 0;
-    // Paging from the journal. Every delivery with id <= loaded_upto is in memory or settled;
-    // ids above it wait in the journal alone.
-    uint64_t loaded_upto = 0;
-    uint64_t spilled_upto = 0;                    // highest id left in the journal alone
-    bool rescan = true;                           // the journal may hold ids we have not seen
-    uint64_t rescan_generation = 0;
-    bool loading = false;
-
-    size_t in_memory() const {
-      return queue.size() + in_flight.size() + retry.size() + waiting_count;
-    }
-    bool behind() const { return rescan || spilled_upto > loaded_upto; }
-  };
-  struct Peer {
-    std::string instance;
-    bool produces = false;
-    bool welcomed = false;
-    int destination = -1;  // index into destinations_ when the peer consumes
-    std::chrono::steady_clock::time_point last_heard;
-    std::chrono::steady_clock::time_point last_sent;
-  };
-  // Per accepted event of a publish, what the completion needs once the journal has it.
-  struct Routed {
-    std::shared_ptr<const std::string> body;
-    std::string subject;        // set for routes with `ordering: subject`
-    std::string unrouted_type;  // set when no route matched
-    uint32_t first_target = 0;  // its targets: RoutedBatch::targets[first_target..+target_count)
-    uint32_t target_count = 0;
-  };
-  struct RoutedBatch {
-    std::vector<Routed> events;
-    std::vector<RouteTarget> targets;  // every event's, in one allocation
+  // A destination with the timer that wakes it for retries.
+  struct Slot {
+    Slot(uint32_t index, std::string name, const DestinationEnv& env, boost::asio::io_context& io)
+        : destination(index, std::move(name), env), retry_timer(io) {}
+    Destination destination;
+    boost::asio::steady_timer retry_timer;
+    std::chrono::steady_clock::time_point retry_timer_due{};  // what it is armed for; {}: not
   };
 
-  // The configuration of route `route`; a default one for a route no longer configured.
-  const RouteConfig& route_config(uint32_t route) const;
+  void add_destination(const std::string& name);
   void on_ready();
   void handle_message(const std::string& identity, const void* data, size_t size);
   void handle_hello(const std::string& identity, const simpang::v1::wire::Hello& hello);
   void welcome(const std::string& identity, uint64_t session,
                StatusOr<std::map<std::string, std::string>> cursors);
-  void handle_publish(Peer& peer, const std::string& identity,
+  void handle_publish(PeerTable::Peer& peer, const std::string& identity,
                       simpang::v1::wire::Publish& publish);
-  void on_appended(const std::string& identity, uint64_t batch,
-                   std::shared_ptr<RoutedBatch> routed,
-                   std::shared_ptr<simpang::v1::wire::PublishReject> rejections,
-                   StatusOr<std::vector<AppendedEvent>> result);
-  void handle_settle(Peer& peer, const simpang::v1::wire::Settle& settle);
-  void handle_credit(Peer& peer, uint32_t credit);
-  void forget_peer(const std::string& identity, const char* why);
+  void on_appended(std::shared_ptr<RoutedPublish> routed, PublishIntake::AppendResult result);
+  void handle_settle(PeerTable::Peer& peer, const simpang::v1::wire::Settle& settle);
+  void handle_credit(PeerTable::Peer& peer, uint32_t credit);
+  // The peer left the table, for `loss`: what its destination had in flight goes out again, its
+  // held acks are dropped, and a supervisor hears of an unexpected loss.
+  void forget_peer(const std::string& identity, PeerLoss loss);
 
-  void enqueue(Destination& destination, Pending pending);
-  void make_ready(Destination& destination, Pending pending, bool front);
-  void release_subject(Destination& destination, const Pending& pending);
-  void dispatch(Destination& destination);
-  // Retries or dead-letters a delivery that failed with `error`, per its route's policy.
-  void fail(Destination& destination, Pending pending, const std::string& error, bool fatal);
-  void arm_retry_timer(Destination& destination);
-  void maybe_load(uint32_t index);
-  void on_loaded(uint32_t index, uint64_t spilled_upto, uint64_t generation, size_t limit,
-                 StatusOr<std::vector<StoredDelivery>> rows);
+  // Sends what the destination's credit allows, then pages from the journal if it is behind.
+  void dispatch(Slot& slot);
+  void arm_retry_timer(Slot& slot);
+  void maybe_load(Slot& slot);
   void flush_updates();
   void release_held_acks();
   void send(const std::string& identity, const simpang::v1::wire::Frame& frame);
@@ -197,7 +177,7 @@ class Broker {
   void* zmq_context_;
   Journal& journal_;
   std::unique_ptr<RouteTable> table_;
-  std::vector<RouteConfig> routes_;
+  RoutePolicies policies_;
   BrokerOptions options_;
   std::shared_ptr<spdlog::logger> logger_;
   // Journal reads (paging, cursors) run here, off the loop, one at a time.
@@ -209,18 +189,18 @@ class Broker {
   boost::asio::steady_timer summary_timer_;
 
   std::unordered_map<std::string, InstanceInfo> instances_;    // configured, by name
-  std::unordered_map<std::string, Peer> peers_;                // connected, by routing id
-  std::unordered_map<std::string, uint64_t> sessions_;         // hello count per routing id
-  // RouteTable::destinations() order. A deque: a reload appends, and timers hold references.
-  std::deque<Destination> destinations_;
-  std::unordered_map<std::string, int> destination_index_;     // by instance name
-  std::deque<std::pair<std::string, std::string>> held_acks_;  // (peer, frame) while journal full
+  PeerTable peers_;
+  PeerTable::Sweep sweep_;                                      // reused by the heartbeat timer
+  // What every destination consults; declared before slots_, which refer to it.
   std::vector<DeliveryUpdate> updates_;                        // settlements to record
-  uint64_t appends_in_progress_ = 0;
+  RetryJitter jitter_;
+  simpang::v1::Event load_scratch_;                            // parses rows paged in
+  DestinationEnv env_;
+  // RouteTable::destinations() order. A deque: a reload appends, and timers hold references.
+  std::deque<Slot> slots_;
+  std::unordered_map<std::string, int> destination_index_;     // by instance name
+  PublishIntake intake_;
 
-  BrokerStats stats_;
-  std::minstd_rand jitter_{std::random_device{}()};
-  std::unordered_map<std::string, uint64_t> unrouted_types_;   // to log each new type once
   // The latest metrics each instance sent (Context::count / gauge), by instance name.
   std::map<std::string, simpang::v1::wire::Metrics> plugin_metrics_;
   std::function<void(const std::string&)> on_connected_;
@@ -230,9 +210,6 @@ class Broker {
   // strings cost no malloc/free each. Its first block is ours and kept across resets.
   std::unique_ptr<char[]> arena_block_;
   std::unique_ptr<google::protobuf::Arena> arena_;
-  // Reused per message, to avoid allocating on the hot path.
-  simpang::v1::Event event_;  // the attributes of the event being published (see wire_codec.h)
-  std::vector<RouteTarget> targets_;
   std::vector<bool> touched_;  // destinations that got deliveries from the current completion
 };
 

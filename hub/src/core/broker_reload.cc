@@ -1,58 +1,29 @@
 // Broker::reload: a new configuration's routes and instances, applied between two messages on
-// the loop thread, so no event is routed half by the old routes and half by the new.
+// the loop thread, so no event is routed half by the old routes and half by the new. What changes
+// is worked out by plan_reload(); this applies it through the rooms' interfaces.
 #include "core/broker.h"
+#include "core/reload_plan.h"
 
 namespace simpang::hub {
 
 Status Broker::reload(const std::vector<RouteConfig>& routes, std::vector<InstanceInfo> instances) {
-  // Indices stay stable: the queues, in-flight deliveries and the journal all hold them.
-  auto compiled = RouteTable::compile(routes, *table_);
-  if (!compiled.ok()) {
-    return compiled.status();
+  auto planned = plan_reload(*table_, policies_, routes);
+  if (!planned.ok()) {
+    return planned.status();
   }
-  std::unique_ptr<RouteTable> table = std::move(*compiled);
-
-  std::vector<std::string> new_destinations(table->destinations().begin() + destinations_.size(),
-                                            table->destinations().end());
-  std::vector<std::string> new_routes;
-  for (uint32_t r = routes_.size(); r < table->route_count(); ++r) {
-    new_routes.push_back(table->route_name(r));
-  }
+  ReloadPlan plan = std::move(*planned);
   // The journal learns the new names before the first event that uses them.
-  SIMPANG_RETURN_IF_ERROR(journal_.add_names(new_destinations, new_routes));
+  SIMPANG_RETURN_IF_ERROR(journal_.add_names(plan.new_destinations, plan.new_routes));
 
-  // Route policies, aligned with the table: the new ones for configured routes; a route that is
-  // gone keeps its last policy for the deliveries it already queued.
-  std::vector<RouteConfig> aligned(table->route_count());
-  for (uint32_t r = 0; r < table->route_count(); ++r) {
-    if (!table->route_active(r)) {
-      aligned[r] = routes_[r];
-      continue;
-    }
-    for (const auto& route : routes) {
-      if (route.name == table->route_name(r)) {
-        aligned[r] = route;
-        break;
-      }
-    }
+  policies_.replace(std::move(plan.policies));
+  for (const auto& name : plan.new_destinations) {
+    // New to this run, not necessarily to the journal: an earlier run may have left it rows,
+    // which a new destination looks for before anything else.
+    add_destination(name);
+    maybe_load(slots_.back());
   }
-  routes_ = std::move(aligned);
-
-  for (const auto& name : new_destinations) {
-    Destination destination;
-    destination.index = static_cast<uint32_t>(destinations_.size());
-    destination.name = name;
-    destination.retry_timer = std::make_unique<boost::asio::steady_timer>(io_);
-    // New to this run, not necessarily to the journal: an earlier run may have left it rows.
-    destination.rescan = true;
-    destination_index_.emplace(name, static_cast<int>(destination.index));
-    destinations_.push_back(std::move(destination));
-    maybe_load(destinations_.back().index);
-  }
-  stats_.per_route.resize(table->route_count(), 0);
-  stats_.per_destination.resize(destinations_.size(), 0);
-  touched_.resize(destinations_.size(), false);
-  table_ = std::move(table);
+  intake_.set_route_count(plan.table->route_count());
+  table_ = std::move(plan.table);
 
   instances_.clear();
   for (auto& instance : instances) {
@@ -60,18 +31,18 @@ Status Broker::reload(const std::vector<RouteConfig>& routes, std::vector<Instan
   }
   // A connected consumer that has just become a destination starts receiving at once; one that
   // is no longer configured was or will be stopped by the hub and says goodbye.
-  for (auto& [identity, peer] : peers_) {
+  peers_.for_each([&](const std::string& identity, PeerTable::Peer& peer) {
     if (peer.destination >= 0 || !peer.welcomed) {
-      continue;
+      return;
     }
     auto d = destination_index_.find(peer.instance);
     auto known = instances_.find(peer.instance);
     if (d != destination_index_.end() && known != instances_.end() && known->second.consumes) {
       peer.destination = d->second;
-      destinations_[d->second].peer = identity;
+      slots_[d->second].destination.attach(identity);
     }
-  }
-  logger_->info("routes reloaded: {} active, {} destinations", routes.size(), destinations_.size());
+  });
+  logger_->info("routes reloaded: {} active, {} destinations", routes.size(), slots_.size());
   return Status::Ok();
 }
 

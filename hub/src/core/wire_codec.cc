@@ -118,7 +118,8 @@ bool valid_any(std::string_view bytes) {
 }
 
 // The fast path of parse_event_attributes(). False: not sure the bytes are a valid Event.
-bool scan_event(const uint8_t* begin, const uint8_t* end, simpang::v1::Event& event) {
+bool scan_event(const uint8_t* begin, const uint8_t* end, simpang::v1::Event& event,
+                AttributeSpans& spans) {
   Reader in(begin, end);
   while (!in.done()) {
     const uint8_t* field_begin = in.position();
@@ -139,9 +140,11 @@ bool scan_event(const uint8_t* begin, const uint8_t* end, simpang::v1::Event& ev
           return false;
         }
         std::string* target = nullptr;
+        AttributeSpans::Span* span = nullptr;
         switch (tag >> 3) {
           case 1:
             target = event.mutable_id();
+            span = &spans.id;
             break;
           case 2:
             target = event.mutable_source();
@@ -151,12 +154,19 @@ bool scan_event(const uint8_t* begin, const uint8_t* end, simpang::v1::Event& ev
             break;
           case 4:
             target = event.mutable_type();
+            span = &spans.type;
             break;
           default:
             target = event.mutable_subject();
+            span = &spans.subject;
             break;
         }
         target->assign(value);  // a repeated field: the last one wins, as in protobuf
+        if (span != nullptr) {
+          // Below 2 GiB: parse_event_attributes refuses larger inputs before scanning.
+          span->offset = static_cast<uint32_t>(reinterpret_cast<const uint8_t*>(value.data()) - begin);
+          span->size = static_cast<uint32_t>(value.size());
+        }
         break;
       }
       case 6:  // time
@@ -215,14 +225,23 @@ size_t delivery_body_size(uint64_t delivery_id, size_t event_size, uint32_t atte
 
 }  // namespace
 
-bool parse_event_attributes(const void* data, size_t size, simpang::v1::Event& event) {
+bool parse_event_attributes(const void* data, size_t size, simpang::v1::Event& event,
+                            AttributeSpans* spans) {
   if (size > static_cast<size_t>(INT32_MAX)) {
     return false;  // protobuf parses nothing of 2 GiB or more
   }
   event.Clear();
   const auto* begin = static_cast<const uint8_t*>(data);
-  if (scan_event(begin, begin + size, event)) {
+  AttributeSpans found;
+  if (scan_event(begin, begin + size, event, found)) {
+    if (spans != nullptr) {
+      *spans = found;
+      spans->exact = true;
+    }
     return true;
+  }
+  if (spans != nullptr) {
+    *spans = AttributeSpans{};  // the full parse says nothing of where the values lie
   }
   // Invalid, or unusual enough that the scan would not decide: protobuf's parser says which.
   return event.ParseFromArray(data, static_cast<int>(size));

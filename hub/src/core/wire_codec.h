@@ -12,14 +12,31 @@
 
 namespace simpang::hub {
 
+// Where three attributes of a serialized event lie in its bytes, so that what keeps the bytes can
+// read them later without parsing again. `exact` is false when the bytes took protobuf's full
+// parse (an unusual encoding), which reports no positions: the caller copies the values instead.
+struct AttributeSpans {
+  struct Span {
+    uint32_t offset = 0;
+    uint32_t size = 0;
+  };
+  Span id;
+  Span type;
+  Span subject;
+  bool exact = false;
+};
+
 // Parses the attributes of the serialized simpang.v1.Event in data[0..size) into `event`: id,
 // source, spec_version, type, subject and extensions (fields 1-5 and 9), the ones the hub validates
 // and routes on. The other fields (time, datacontenttype, dataschema, the data) are checked but
 // not copied, and are absent from `event` unless an unusual encoding made it parse in full.
 // Returns false exactly when `event.ParseFromArray(data, size)` would: when in doubt (unknown
 // fields, odd wire types, any malformation) it defers to that full parse.
-// Thread rule: none (`event` is the caller's).
-[[nodiscard]] bool parse_event_attributes(const void* data, size_t size, simpang::v1::Event& event);
+// When `spans` is given, it also says where id, type and subject lie in data[0..size) (see
+// AttributeSpans); an absent attribute has an empty span.
+// Thread rule: none (`event` and `spans` are the caller's).
+[[nodiscard]] bool parse_event_attributes(const void* data, size_t size, simpang::v1::Event& event,
+                                          AttributeSpans* spans = nullptr);
 
 // A Deliver frame, encoded by hand: Frame{deliver: Deliver{deliveries: [Delivery...]}}. Usage:
 //   size_t body = 0;
