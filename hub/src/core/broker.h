@@ -30,7 +30,6 @@
 #include <zmq.h>
 
 #include "common/asio.h"
-#include "config/config.h"
 #include "core/destination.h"
 #include "core/peer_table.h"
 #include "core/publish_intake.h"

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "config/config.h"
+#include "router/route_definition.h"
 
 namespace simpang::hub {
 
