@@ -7,8 +7,6 @@
 #include <cstring>
 #include <utility>
 
-#include "config/yaml_reader.h"  // join
-
 namespace simpang::hub::config_internal {
 namespace {
 
@@ -82,8 +80,12 @@ StatusOr<std::filesystem::path> PluginSearch::find(
     searched.push_back(shown.string() +
                        (std::filesystem::is_directory(dir, ec) ? "" : " (no such directory)"));
   }
+  std::string where;
+  for (const std::string& dir : searched) {
+    where += (where.empty() ? "" : ", ") + dir;
+  }
   return Status::Error("plugin '" + plugin + "' not found: looked for " + file_name + " in " +
-                       join(searched));
+                       where);
 }
 
 bool PluginSearch::is_bundled(const std::filesystem::path& library) const {

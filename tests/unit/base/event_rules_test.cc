@@ -4,10 +4,28 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <new>
 #include <string>
 
 #include "event_checks.h"
 #include "simpang/v1/event.pb.h"
+
+// Counts this thread's allocations, so a test can show that checking a valid event allocates
+// nothing: the hub checks every published event.
+namespace {
+thread_local long allocations = 0;
+}  // namespace
+
+void* operator new(std::size_t size) {
+  ++allocations;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) {
+    return p;
+  }
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace simpang {
 namespace {
@@ -29,6 +47,21 @@ TEST(EventRules, AValidEventPasses) {
   const simpang::v1::Event e = valid_event();
   EXPECT_TRUE(check_event_attributes(e.id(), e.source(), e.type(), e.spec_version()).ok());
   EXPECT_TRUE(sdk::internal::check_emittable(e).ok());
+}
+
+TEST(EventRules, AValidEventIsCheckedWithoutAllocating) {
+  // Longer than any short-string buffer, so a copy would have to allocate.
+  const std::string id(100, 'i'), source(100, 's'), type(100, 't');
+  const long before = allocations;
+  const Status status = check_event_attributes(id, source, type, "1.0");
+  const long after = allocations;
+  EXPECT_TRUE(status.ok());
+  EXPECT_EQ(after - before, 0);
+  // The counter does count: an error's message is allocated.
+  const long before_error = allocations;
+  const Status refused = check_event_attributes(id, "", type, "1.0");
+  EXPECT_FALSE(refused.ok());
+  EXPECT_GT(allocations - before_error, 0);
 }
 
 TEST(EventRules, EachRuleHasItsWording) {

@@ -122,6 +122,80 @@ plugins:
   EXPECT_TRUE(c.routes.empty());
 }
 
+// The `journal:` section is the journal's own options (JournalOptions), which the hub hands to the
+// journal as they are; only `kind` is the configuration's.
+TEST_F(ConfigTest, JournalDefaultsAreTheJournalsOwn) {
+  ConfigResult r = load(R"(
+hub:
+  state_dir: st
+plugins:
+  - name: ledger
+    plugin: abi-ok-sink
+)");
+  ASSERT_TRUE(r.ok()) << dump(r);
+  const JournalSettings& settings = r.config->journal;
+  EXPECT_EQ(settings.kind, JournalKind::kSqlite);
+  const JournalOptions& options = settings;
+  const JournalOptions defaults;
+  EXPECT_EQ(options.file, dir_ / "st" / "journal.db");
+  EXPECT_EQ(options.sync, defaults.sync);
+  EXPECT_EQ(options.retention, defaults.retention);
+  EXPECT_EQ(options.dedup_window, defaults.dedup_window);
+  EXPECT_EQ(options.dedup_max_events, defaults.dedup_max_events);
+  EXPECT_EQ(options.max_events, defaults.max_events);
+  EXPECT_EQ(options.max_commit_events, defaults.max_commit_events);
+  EXPECT_EQ(options.verify_on_open, defaults.verify_on_open);
+  EXPECT_EQ(options.maintenance_interval, defaults.maintenance_interval);
+  EXPECT_FALSE(options.clock);
+}
+
+TEST_F(ConfigTest, JournalSectionIsReadIntoTheJournalsOptions) {
+  ConfigResult r = load(R"(
+journal:
+  kind: memory
+  file: data/j.db
+  sync: full
+  retention: 2h
+  dedup_window: 0s
+  max_events: 1000
+  verify_on_open: no
+plugins:
+  - name: ledger
+    plugin: abi-ok-sink
+)");
+  ASSERT_TRUE(r.ok()) << dump(r);
+  const JournalSettings& settings = r.config->journal;
+  EXPECT_EQ(settings.kind, JournalKind::kMemory);
+  const JournalOptions& options = settings;
+  EXPECT_EQ(options.file, dir_ / "data" / "j.db");
+  EXPECT_EQ(options.sync, JournalSync::kFull);
+  EXPECT_EQ(options.retention, std::chrono::hours(2));
+  EXPECT_EQ(options.dedup_window, std::chrono::milliseconds(0));
+  EXPECT_EQ(options.max_events, 1000u);
+  EXPECT_FALSE(options.verify_on_open);
+}
+
+TEST_F(ConfigTest, JournalValuesAreChecked) {
+  ConfigResult r = load(R"(
+journal:
+  kind: file
+  sync: always
+  retention: 1m
+  dedup_window: 2m
+  max_events: 10
+plugins:
+  - name: ledger
+    plugin: abi-ok-sink
+)");
+  ASSERT_EQ(r.diagnostics.size(), 4u) << dump(r);
+  EXPECT_TRUE(HasDiagnostic(r, 2, 9, "journal.kind must be one of sqlite, memory; found 'file'"));
+  EXPECT_TRUE(HasDiagnostic(r, 3, 9, "journal.sync must be one of normal, full; found 'always'"));
+  EXPECT_TRUE(HasDiagnostic(r, 2, 3,
+                            "journal.dedup_window (120000 ms) cannot exceed journal.retention "
+                            "(60000 ms)"));
+  EXPECT_TRUE(HasDiagnostic(r, 6, 15, "journal.max_events must be an integer from 1000 to"));
+}
+
 TEST_F(ConfigTest, FullConfigIsReadAsWritten) {
   ConfigResult r = load(R"(
 hub:
