@@ -20,7 +20,8 @@ class Cli : public ::testing::Test {
   void SetUp() override {
     write_file(config(), "hub:\n  state_dir: " + state().string() +
                              "\nplugins:\n  - name: sink\n    plugin: sink-jsonl\n"
-                             "    config: {path: " + (dir_ / "out.jsonl").string() + "}\n");
+                             "    config: {path: " +
+                             (dir_ / "out.jsonl").string() + "}\n");
   }
 
   std::filesystem::path config() const { return dir_ / "hub.yaml"; }

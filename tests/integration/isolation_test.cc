@@ -169,8 +169,7 @@ TEST_F(Isolation, APluginHostThatCannotExitIsKilledAfterItsStopTimeoutAndAllowan
   EXPECT_NE(log().find("instance=crasher did not stop within its stop_timeout; killing it"),
             std::string::npos)
       << log();
-  EXPECT_NE(log().find("instance=crasher stopped: killed by signal 9"), std::string::npos)
-      << log();
+  EXPECT_NE(log().find("instance=crasher stopped: killed by signal 9"), std::string::npos) << log();
   EXPECT_GE(shutdown.took, kStopTimeout + std::chrono::milliseconds(1000)) << log();
   // The 5 s default would have meant 6 s.
   EXPECT_LT(shutdown.took, std::chrono::milliseconds(5000)) << log();
@@ -240,7 +239,8 @@ TEST_F(Isolation, PluginHostsDieWithTheHubWhenItIsKilled) {
         return hosts.size() == 2 && count_lines(out()) >= 100;
       },
       seconds(60)))
-      << hosts.size() << " plugin hosts\n" << log();
+      << hosts.size() << " plugin hosts\n"
+      << log();
   reaper.watch(hosts);
 
   hub->signal(SIGKILL);

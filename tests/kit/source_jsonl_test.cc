@@ -87,9 +87,8 @@ TEST_F(SourceJsonlTest, ARestartNeitherSkipsNorRereads) {
   // plugin gets what the hub had stored, the cursors it set itself with e3.
   TempDir other;
   std::filesystem::copy_file(file_, other.path() / "events.jsonl");
-  PluginHarness<JsonlSource> resumed(
-      {{"path", "events.jsonl"}, {"batch", 4}},
-      HarnessOptions{.state_dir = other.path(), .cursors = stored});
+  PluginHarness<JsonlSource> resumed({{"path", "events.jsonl"}, {"batch", 4}},
+                                     HarnessOptions{.state_dir = other.path(), .cursors = stored});
   resumed.start();
   resumed.advance(milliseconds(0));
   EXPECT_EQ(ids(resumed.emitted()), (std::vector<std::string>{"e4", "e5", "e6", "e7", "e8", "e9"}));
