@@ -1,6 +1,7 @@
 // The delivery contract under attack: the real hub process with its SQLite journal, killed with
-// SIGKILL mid-stream, a sink that fails at random, one that rejects everything, one that is stuck,
-// ordering under failures, and a damaged journal file.
+// SIGKILL mid-stream, a sink that fails at random, one that rejects everything, one that is stuck
+// (and recovers, or holds up a shutdown), ordering under failures and across kills, duplicates
+// published after a restart, a full journal, and a damaged journal file.
 #include <signal.h>
 
 #include <algorithm>
