@@ -1,8 +1,8 @@
 // Helpers for the tests and benchmarks that run real processes and look at real files: a temporary
 // directory, a child process with its output captured, waiting on a condition with a deadline
-// (never a bare sleep), and a look at the process table. The one such kit of the test tree; the
-// SDK's public test kit (simpang/sdk/testing.h) has its own, because it is installed for plugin
-// authors and cannot depend on this one.
+// (never a bare sleep), and a look at the process table. Tests and benchmarks under tests/ use
+// this kit rather than their own. The SDK's public test kit (simpang/sdk/testing.h) keeps its own
+// TempDir and hub spawner, because it is installed for plugin authors and cannot depend on this.
 //
 //   TempDir dir;
 //   Process hub({simpang_binary().string(), "run", (dir / "hub.yaml").string()}, dir / "hub.log");
