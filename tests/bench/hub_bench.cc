@@ -11,7 +11,8 @@
 //   isolation  the sink on a thread of the hub, then in a `simpang plugin-host` process.
 //
 // basic and durable run the hub inside this process; stuck and isolation run `simpang run` as a
-// child (child_process.h), because the hub starts process-isolated plugins from its own executable.
+// child (simpang::testing::Process, tests/support), because the hub starts process-isolated
+// plugins from its own executable.
 //
 //   build/bin/simpang-bench --suite all --json out.json
 //
@@ -42,11 +43,11 @@
 #include <nlohmann/json.hpp>
 
 #include "bare_relay.h"
-#include "child_process.h"
 #include "config/config.h"
 #include "core/hub.h"
 #include "simpang/v1/event.pb.h"
 #include "sqlite_insert.h"
+#include "test_support.h"
 
 #ifndef SIMPANG_PLUGIN_DIR
 #error "SIMPANG_PLUGIN_DIR must name the build tree's plugin directory"
@@ -66,29 +67,13 @@ constexpr size_t kPayloadBytes = 256;
 // A stuck sink's stall: far longer than any run, so it never returns from its handler.
 constexpr int64_t kStuckStallMs = 3600 * 1000;
 
-// A fresh directory under the system's temp dir, removed with everything in it when destroyed.
-// Short on purpose: an ipc:// path must fit in 107 characters.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "simpang-bench-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("cannot create a temporary directory from " + pattern);
-    }
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+using simpang::testing::describe_wait_status;
+using simpang::testing::Process;
+using simpang::testing::TempDir;
 
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+// The runs' temporary directories' names start with it. Short on purpose: an ipc:// path inside
+// one must fit in 107 characters.
+constexpr const char* kTempPrefix = "simpang-bench";
 
 // What the command line chose, as every suite needs it.
 struct Options {
@@ -139,7 +124,7 @@ Row run_bare(const std::string& transport, uint64_t count, double rate) {
   row.transport = transport;
   row.journal = "-";
   row.offered_rate = rate;
-  TempDir dir;
+  TempDir dir(kTempPrefix);
   RelayOptions options;
   options.endpoint = transport == "ipc" ? "ipc://" + (dir.path() / "relay.sock").string()
                                         : "inproc://simpang-bench-relay";
@@ -289,7 +274,7 @@ enum class Runner { kInProcess, kChild };
 // then stops it. Fills the row's measurements, or its error.
 void run_hub(HubSpec spec, Runner runner, const Options& options, Row& row) {
   row.offered_rate = spec.rate;
-  TempDir dir;
+  TempDir dir(kTempPrefix);
   const fs::path config_path = dir.path() / "bench.yaml";
   if (runner == Runner::kChild) {
     spec.plugin_dir = options.plugin_dir;  // the child does not get this process's load options
@@ -316,14 +301,12 @@ void run_hub(HubSpec spec, Runner runner, const Options& options, Row& row) {
                                               2000.0 * static_cast<double>(spec.count) / spec.rate))
                           : seconds(30) + milliseconds(static_cast<int64_t>(spec.count / 2));
   const auto deadline = std::chrono::steady_clock::now() + budget;
-  // Polls a file the sink renames into place; 5 ms is far below what any scenario takes.
+  // Waits for the file the sink renames into place (or for the hub to be gone).
   auto wait_for_results = [&](const std::function<bool()>& hub_gone) {
-    while (!hub_gone() && std::chrono::steady_clock::now() < deadline) {
-      if (fs::exists(results)) {
-        return true;
-      }
-      std::this_thread::sleep_for(milliseconds(5));
-    }
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline -
+                                                               std::chrono::steady_clock::now());
+    simpang::testing::wait_for([&] { return hub_gone() || fs::exists(results); },
+                               std::max(left, milliseconds(0)));
     return fs::exists(results);
   };
   const std::string no_results =
@@ -332,7 +315,7 @@ void run_hub(HubSpec spec, Runner runner, const Options& options, Row& row) {
 
   if (runner == Runner::kChild) {
     const fs::path log = dir.path() / "hub.log";
-    std::optional<ChildProcess> hub;
+    std::optional<Process> hub;
     try {
       hub.emplace(std::vector<std::string>{options.simpang, "run", config_path.string()}, log);
     } catch (const std::exception& e) {
@@ -445,7 +428,7 @@ Row run_sqlite_baseline(const std::string& sync, const Options& options) {
   row.transport = "-";
   row.journal = "sqlite/" + sync;
   row.has_latency = false;
-  TempDir dir;
+  TempDir dir(kTempPrefix);
   SqliteInsertOptions insert;
   insert.file = dir.path() / "bare.db";
   insert.count = options.events;

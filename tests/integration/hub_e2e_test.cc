@@ -142,15 +142,45 @@ TEST_F(HubEndToEnd, UnroutedEventsAreCountedAndLogged) {
 }
 
 TEST_F(HubEndToEnd, RunRefusesAnInvalidConfigBeforeStartingAnything) {
-  write_file(dir_ / "hub.yaml", "hub:\n  state_dir: " + (dir_ / "state").string() +
-                                    "\nplugins:\n  - name: a\n    plugin: no-such-plugin\n");
-  Process hub({simpang_binary().string(), "run", (dir_ / "hub.yaml").string()}, dir_ / "hub.log");
-  auto status = hub.wait(seconds(30));
-  ASSERT_TRUE(status.has_value());
-  EXPECT_EQ(*status, 1);
+  // Valid instances around the invalid one: had the hub started anything, the state directory
+  // (journal, instance directories) and the plugins' files would exist.
+  const auto state = dir_ / "state";
+  const std::string valid_plugins =
+      "  - name: source\n    plugin: test-source\n    config: {count: 10, manifest: " +
+      (dir_ / "manifest.jsonl").string() +
+      "}\n"
+      "  - name: out\n    plugin: sink-jsonl\n    config: {path: " +
+      (dir_ / "out.jsonl").string() + "}\n";
+  const std::string routes = "routes:\n  - name: all\n    from: [source]\n    to: [out]\n";
+  write_file(dir_ / "hub.yaml", "hub:\n  state_dir: " + state.string() +
+                                    "\nplugins:\n  - name: a\n    plugin: no-such-plugin\n" +
+                                    valid_plugins + routes);
+  {
+    Process hub({simpang_binary().string(), "run", (dir_ / "hub.yaml").string()},
+                dir_ / "hub.log");
+    auto status = hub.wait(seconds(30));
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(*status, 1);
+  }
   const std::string log = read_file(dir_ / "hub.log");
   EXPECT_NE(log.find((dir_ / "hub.yaml").string() + ":5:13:"), std::string::npos) << log;
-  EXPECT_FALSE(std::filesystem::exists(dir_ / "state" / "hub.sock"));
+  EXPECT_FALSE(std::filesystem::exists(state)) << "the refused hub created its state directory";
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "manifest.jsonl")) << "it created the source";
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "out.jsonl")) << "it created the sink";
+
+  // The same file without the invalid instance does create all three: what was checked above
+  // is what starting leaves behind.
+  write_file(dir_ / "hub.yaml", "hub:\n  state_dir: " + state.string() + "\nplugins:\n" +
+                                    valid_plugins + routes);
+  Process hub({simpang_binary().string(), "run", (dir_ / "hub.yaml").string(), "--duration",
+               "500ms"},
+              dir_ / "hub-valid.log");
+  auto status = hub.wait(seconds(30));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0) << read_file(dir_ / "hub-valid.log");
+  EXPECT_TRUE(std::filesystem::exists(state / "journal.db"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "manifest.jsonl"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "out.jsonl"));
 }
 
 TEST_F(HubEndToEnd, DemoPipelineDerivesCredentialsFromCertificationCompletions) {

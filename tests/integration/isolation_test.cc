@@ -1,7 +1,10 @@
 // Process isolation and supervision: a plugin in its own `simpang plugin-host` process that
-// segfaults, aborts, throws, hangs, never says hello or ignores stop. The hub must survive each,
-// restart the plugin with backoff (or give up on it, saying why), and lose no event.
+// segfaults, aborts, throws, hangs, never says hello, ignores stop or freezes its host. The hub
+// must survive each, restart the plugin with backoff (or give up on it, saying why), lose no
+// event, bound each stop by the instance's stop_timeout, and take its hosts with it when killed.
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include <map>
 #include <set>
@@ -120,13 +123,133 @@ TEST_F(Isolation, APluginThatNeverSaysHelloIsKilledAfterItsStartTimeout) {
                        "    start_timeout: 300ms\n");
 }
 
+// Sends the hub SIGTERM and returns how long it took to exit. Fails the test when it does not
+// exit within 30 s.
+std::chrono::milliseconds stop_and_time(Process& hub) {
+  const auto sent = std::chrono::steady_clock::now();
+  hub.signal(SIGTERM);
+  EXPECT_TRUE(hub.wait(seconds(30)).has_value()) << "the hub waited more than 30 s for a plugin";
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               sent);
+}
+
+// A stop_timeout far from the 5 s default, so the timings below tell which one applied.
+constexpr std::chrono::milliseconds kStopTimeout{500};
+std::string stop_timeout_key() {
+  return "    stop_timeout: " + std::to_string(kStopTimeout.count()) + "ms\n";
+}
+
 TEST_F(Isolation, APluginThatIgnoresStopIsKilledAfterItsGracePeriod) {
-  auto hub = start(config(10, "ignore_stop", /*once=*/false, "    stop_timeout: 200ms\n"));
+  auto hub = start(config(10, "ignore_stop", /*once=*/false, stop_timeout_key()));
   ASSERT_TRUE(wait_for([&] { return count_lines(out()) >= 10; }, seconds(30))) << log();
-  hub->signal(SIGTERM);
-  auto status = hub->wait(seconds(30));
-  ASSERT_TRUE(status.has_value()) << "the hub waited forever for a plugin\n" << log();
-  EXPECT_NE(log().find("instance=crasher stopped"), std::string::npos) << log();
+  const auto took = stop_and_time(*hub);
+  // Its host gives up on it once its stop_timeout has passed and exits with kHostUnclean (3),
+  // which ends the plugin's thread with the process; the supervisor reports that exit status.
+  EXPECT_NE(log().find("instance=crasher stopped: exited with status 3"), std::string::npos)
+      << log();
+  EXPECT_GE(took, kStopTimeout) << "it was not given its stop_timeout\n" << log();
+  // Well before the 5 s default would have run out; the rest of the shutdown is quick.
+  EXPECT_LT(took, std::chrono::milliseconds(4000)) << log();
+  // The host left by itself: the supervisor's own kill (stop_timeout + 1 s) was not needed.
+  EXPECT_EQ(log().find("did not stop within its stop_timeout; killing it"), std::string::npos)
+      << log();
+}
+
+TEST_F(Isolation, APluginHostThatCannotExitIsKilledAfterItsStopTimeoutAndAllowance) {
+  // on_stop freezes the whole host process (SIGSTOP): it can neither give up on the plugin nor
+  // exit, so only the supervisor's SIGKILL, after stop_timeout and the host's 1 s allowance,
+  // ends it.
+  auto hub = start(config(10, "freeze_on_stop", /*once=*/false, stop_timeout_key()));
+  ASSERT_TRUE(wait_for([&] { return count_lines(out()) >= 10; }, seconds(30))) << log();
+  const auto took = stop_and_time(*hub);
+  EXPECT_NE(log().find("instance=crasher did not stop within its stop_timeout; killing it"),
+            std::string::npos)
+      << log();
+  EXPECT_NE(log().find("instance=crasher stopped: killed by signal 9"), std::string::npos) << log();
+  EXPECT_GE(took, kStopTimeout + std::chrono::milliseconds(1000)) << log();
+  // The 5 s default would have meant 6 s.
+  EXPECT_LT(took, std::chrono::milliseconds(5000)) << log();
+}
+
+// Makes this process the reaper of orphaned descendants (PR_SET_CHILD_SUBREAPER) for its
+// lifetime, so that the children of a hub killed here come to us: we can then see how they end,
+// whatever PID 1 of the machine does with orphans. Kills those still running when destroyed.
+class OrphanReaper {
+ public:
+  OrphanReaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
+  ~OrphanReaper() {
+    // A failed test leaves no host behind: one still running is a plugin host (its command line
+    // says so, so the pid has not been reused), ours to kill.
+    for (pid_t pid : watched_) {
+      if (!statuses_.count(pid) && process_alive(pid) &&
+          read_file("/proc/" + std::to_string(pid) + "/cmdline").find("plugin-host") !=
+              std::string::npos) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);  // fails harmlessly when it is not (yet) our child
+      }
+    }
+    ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+  }
+  void watch(std::vector<pid_t> pids) { watched_ = std::move(pids); }
+  // Reaps what has come to us and ended. True once every watched process has.
+  bool all_reaped() {
+    for (pid_t pid : watched_) {
+      int status = 0;
+      if (!statuses_.count(pid) && ::waitpid(pid, &status, WNOHANG) == pid) {
+        statuses_[pid] = status;
+      }
+    }
+    return statuses_.size() == watched_.size();
+  }
+  const std::map<pid_t, int>& statuses() const { return statuses_; }
+
+ private:
+  std::vector<pid_t> watched_;
+  std::map<pid_t, int> statuses_;
+};
+
+TEST_F(Isolation, PluginHostsDieWithTheHubWhenItIsKilled) {
+  OrphanReaper reaper;
+  const std::string yaml =
+      "hub:\n  state_dir: " + (dir_ / "state").string() +
+      "\n  summary_interval: 0s\n  heartbeat: 200ms\n"
+      "plugins:\n"
+      "  - name: source\n    plugin: test-source\n    isolation: process\n"
+      "    config: {count: 1000000, per_tick: 5, manifest: " +
+      (dir_ / "manifest.jsonl").string() +
+      "}\n"
+      "  - name: sink\n    plugin: test-sink\n    isolation: process\n    config: {path: " +
+      out().string() + "}\nroutes:\n  - name: all\n    from: [source]\n    to: [sink]\n";
+  auto hub = start(yaml);
+  // Both hosts run and events flow between them.
+  std::vector<pid_t> hosts;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        hosts.clear();
+        for (pid_t pid : children_of(hub->pid())) {
+          if (read_file("/proc/" + std::to_string(pid) + "/cmdline").find("plugin-host") !=
+              std::string::npos) {
+            hosts.push_back(pid);
+          }
+        }
+        return hosts.size() == 2 && count_lines(out()) >= 100;
+      },
+      seconds(60)))
+      << hosts.size() << " plugin hosts\n"
+      << log();
+  reaper.watch(hosts);
+
+  hub->signal(SIGKILL);
+  ASSERT_EQ(hub->wait(seconds(30)), 128 + SIGKILL);
+  // Each host ends with the hub, by the SIGKILL the hub asked for at its start (a host outliving
+  // its hub would hold its plugin's files and keep publishing to a socket nobody reads).
+  ASSERT_TRUE(wait_for([&] { return reaper.all_reaped(); }, seconds(10)))
+      << "plugin hosts still running after the hub was killed: "
+      << hosts.size() - reaper.statuses().size() << " of " << hosts.size();
+  for (const auto& [pid, status] : reaper.statuses()) {
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        << "host " << pid << " " << describe_wait_status(status);
+  }
 }
 
 }  // namespace

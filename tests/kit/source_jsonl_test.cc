@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 
 #include "simpang/sdk/cloudevents.h"
 #include "simpang/sdk/testing.h"
@@ -58,31 +59,41 @@ TEST_F(SourceJsonlTest, PublishesEveryLineInOrderAndKeepsItsPlace) {
 }
 
 TEST_F(SourceJsonlTest, ARestartNeitherSkipsNorRereads) {
-  for (int i = 0; i < 10; ++i) {
+  for (int i = 0; i < 4; ++i) {
     append(file_, line_of("e" + std::to_string(i)) + "\n");
   }
   // batch: 4 lines a turn, so the crash below falls between two turns.
-  PluginHarness<JsonlSource> h({{"path", "events.jsonl"}, {"batch", 4}}, options());
+  PluginHarness<JsonlSource> h({{"path", "events.jsonl"}, {"follow", true}, {"batch", 4}},
+                               options());
   h.start();
   h.set_backpressured(true);
   h.advance(milliseconds(0));
   EXPECT_EQ(h.emitted().size(), 0u);  // back-pressure postpones even the first turn
   h.set_backpressured(false);
-  h.advance(milliseconds(0));  // three turns of at most 4 lines, one after the other
-  ASSERT_EQ(h.emitted().size(), 10u);
+  h.advance(milliseconds(0));  // one turn: the 4 lines there are
+  ASSERT_EQ(ids(h.emitted()), (std::vector<std::string>{"e0", "e1", "e2", "e3"}));
+  // The cursors the plugin set with its first batch: what the hub stores with those 4 events.
+  const std::map<std::string, std::string> stored = h.cursors();
+  EXPECT_EQ(stored.at("line"), "4");
 
-  // A crash after the first 4 were stored: the hub's cursor is the one after them.
+  for (int i = 4; i < 10; ++i) {
+    append(file_, line_of("e" + std::to_string(i)) + "\n");
+  }
+  h.advance(milliseconds(1000));  // follows: two more turns, of 4 and 2 lines
+  ASSERT_EQ(h.emitted().size(), 10u);
+  EXPECT_NE(h.cursors(), stored) << "the plugin's cursors did not move with its later batches";
+
+  // A crash after the first batch was stored and before the later ones were: the restarted
+  // plugin gets what the hub had stored, the cursors it set itself with e3.
   TempDir other;
   std::filesystem::copy_file(file_, other.path() / "events.jsonl");
-  const std::string offset_after_4 =
-      std::to_string((line_of("e0") + "\n").size() * 4);  // equal-length lines
-  PluginHarness<JsonlSource> resumed(
-      {{"path", "events.jsonl"}, {"batch", 4}},
-      HarnessOptions{.state_dir = other.path(),
-                     .cursors = {{"offset", offset_after_4}, {"line", "4"}}});
+  PluginHarness<JsonlSource> resumed({{"path", "events.jsonl"}, {"batch", 4}},
+                                     HarnessOptions{.state_dir = other.path(), .cursors = stored});
   resumed.start();
   resumed.advance(milliseconds(0));
   EXPECT_EQ(ids(resumed.emitted()), (std::vector<std::string>{"e4", "e5", "e6", "e7", "e8", "e9"}));
+  // And the cursors it sets from there on are where the first run's ended.
+  EXPECT_EQ(resumed.cursors(), h.cursors());
 }
 
 TEST_F(SourceJsonlTest, RestartFromItsOwnCursorPublishesOnlyWhatIsNew) {

@@ -98,7 +98,9 @@ void ProcessSupervisor::spawn(Child& child) {
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
-    // The child dies with the hub, whatever kills the hub.
+    // The child dies with the hub, whatever kills the hub. The signal follows the thread that
+    // forked, not the process: spawn() runs on the loop thread, which lives as long as the hub
+    // (a thread that ended earlier would take its children with it).
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) {
       ::_exit(127);  // the hub died between fork and prctl

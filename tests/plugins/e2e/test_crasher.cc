@@ -1,5 +1,9 @@
 // test-crasher: a sink that misbehaves the way real plugins do, to test isolation and supervision.
-//   mode: segfault | abort | throw | hang | throw_on_start | no_hello | ignore_stop
+//   mode: segfault | abort | throw | hang | throw_on_start | no_hello | ignore_stop |
+//         freeze_on_stop
+//         (ignore_stop: on_stop never returns, so its host gives up on it after stop_timeout;
+//         freeze_on_stop: on_stop stops its whole process with SIGSTOP, a host that cannot exit,
+//         so only the hub's kill ends it)
 //   once: FILE   misbehave only while FILE does not exist, and create it first: the restarted
 //                instance then behaves (so a test can check that nothing was lost)
 //   path: FILE   where accepted events go, one CloudEvents JSON line each
@@ -53,6 +57,9 @@ class TestCrasher : public simpang::sdk::Sink {
   void on_stop(Context& ctx) override {
     if (mode_ == "ignore_stop") {
       hang_forever();
+    }
+    if (mode_ == "freeze_on_stop") {
+      ::kill(::getpid(), SIGSTOP);
     }
   }
 

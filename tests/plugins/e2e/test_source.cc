@@ -1,7 +1,8 @@
 // test-source: publishes `count` numbered events as fast as the hub lets it, and writes the
 // CloudEvents JSON of each one it emitted to `manifest`, so a test can compare what was sent with
 // what a sink received. Its position is a connector cursor ("next"), stored by the hub with the
-// events: after a crash it resumes exactly after the last batch the hub made durable.
+// events: after a crash it resumes exactly after the last batch the hub made durable. Each on_start
+// appends a line to `starts` in its state directory, so a test can count its (re)starts.
 //
 // config: count (required), payload_bytes (default 64), per_tick (default 100),
 //         type (default "test.event.created"), manifest (path, required), subjects (default 10)
@@ -37,6 +38,7 @@ class TestSource : public simpang::sdk::Source {
   }
 
   void on_start(Context& ctx) override {
+    std::ofstream(ctx.state_dir() / "starts", std::ios::app) << "started\n";
     if (auto next = ctx.cursor("next")) {
       sent_ = std::stoll(*next);
       ctx.log(simpang::sdk::LogLevel::kInfo, "resuming at event " + *next);
