@@ -123,14 +123,21 @@ TEST_F(Isolation, APluginThatNeverSaysHelloIsKilledAfterItsStartTimeout) {
                        "    start_timeout: 300ms\n");
 }
 
-// Sends the hub SIGTERM and returns how long it took to exit. Fails the test when it does not
-// exit within 30 s.
-std::chrono::milliseconds stop_and_time(Process& hub) {
+struct Stopped {
+  std::optional<int> status;    // the hub's exit status; nullopt if it did not exit within 30 s
+  std::chrono::milliseconds took;
+};
+// Sends the hub SIGTERM and returns how it exited and how long that took. Fails the test when it
+// does not exit within 30 s.
+Stopped stop_and_time(Process& hub) {
   const auto sent = std::chrono::steady_clock::now();
   hub.signal(SIGTERM);
-  EXPECT_TRUE(hub.wait(seconds(30)).has_value()) << "the hub waited more than 30 s for a plugin";
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                               sent);
+  Stopped stopped;
+  stopped.status = hub.wait(seconds(30));
+  EXPECT_TRUE(stopped.status.has_value()) << "the hub waited more than 30 s for a plugin";
+  stopped.took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - sent);
+  return stopped;
 }
 
 // A stop_timeout far from the 5 s default, so the timings below tell which one applied.
@@ -142,7 +149,9 @@ std::string stop_timeout_key() {
 TEST_F(Isolation, APluginThatIgnoresStopIsKilledAfterItsGracePeriod) {
   auto hub = start(config(10, "ignore_stop", /*once=*/false, stop_timeout_key()));
   ASSERT_TRUE(wait_for([&] { return count_lines(out()) >= 10; }, seconds(30))) << log();
-  const auto took = stop_and_time(*hub);
+  const auto [status, took] = stop_and_time(*hub);
+  // A plugin that did not stop in time makes the stop unclean: exit 3, as the README says.
+  EXPECT_EQ(status, 3) << log();
   // Its host gives up on it once its stop_timeout has passed and exits with kHostUnclean (3),
   // which ends the plugin's thread with the process; the supervisor reports that exit status.
   EXPECT_NE(log().find("instance=crasher stopped: exited with status 3"), std::string::npos)
@@ -161,7 +170,8 @@ TEST_F(Isolation, APluginHostThatCannotExitIsKilledAfterItsStopTimeoutAndAllowan
   // ends it.
   auto hub = start(config(10, "freeze_on_stop", /*once=*/false, stop_timeout_key()));
   ASSERT_TRUE(wait_for([&] { return count_lines(out()) >= 10; }, seconds(30))) << log();
-  const auto took = stop_and_time(*hub);
+  const auto [status, took] = stop_and_time(*hub);
+  EXPECT_EQ(status, 3) << log();
   EXPECT_NE(log().find("instance=crasher did not stop within its stop_timeout; killing it"),
             std::string::npos)
       << log();

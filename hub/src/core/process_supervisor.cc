@@ -182,6 +182,7 @@ void ProcessSupervisor::on_exit(Child& child, int status) {
     if (clean) {
       logger_->info("instance={} stopped", name);
     } else {
+      stopping_clean_ = false;
       logger_->warn("instance={} stopped: {}", name, describe_exit(status));
     }
     check_stopped();
@@ -229,8 +230,9 @@ void ProcessSupervisor::on_exit(Child& child, int status) {
 }
 
 void ProcessSupervisor::stop(const std::vector<std::string>& instances,
-                             std::function<void()> done) {
+                             std::function<void(bool clean)> done) {
   stopping_.clear();
+  stopping_clean_ = true;
   stopped_ = std::move(done);
   for (const auto& name : instances) {
     auto it = children_.find(name);
@@ -268,7 +270,7 @@ void ProcessSupervisor::check_stopped() {
   if (stopped_) {
     auto done = std::move(stopped_);
     stopped_ = nullptr;
-    done();
+    done(stopping_clean_);
   }
 }
 

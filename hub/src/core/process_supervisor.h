@@ -47,8 +47,9 @@ class ProcessSupervisor {
   void on_connected(const std::string& instance);
   void on_lost(const std::string& instance, const std::string& why);
   // Asks the given instances to stop (SIGTERM; SIGKILL after their stop_timeout) and calls
-  // `done` once all of them have exited.
-  void stop(const std::vector<std::string>& instances, std::function<void()> done);
+  // `done` once all of them have exited, with whether every one of them stopped cleanly (its host
+  // exited 0: the plugin stopped within its stop_timeout and said goodbye).
+  void stop(const std::vector<std::string>& instances, std::function<void(bool clean)> done);
 
   bool supervises(const std::string& instance) const { return children_.count(instance) != 0; }
   State state(const std::string& instance) const;
@@ -83,7 +84,8 @@ class ProcessSupervisor {
   bool watching_ = false;
   std::map<std::string, Child> children_;
   std::vector<std::string> stopping_;  // instances a stop() waits for
-  std::function<void()> stopped_;      // its completion
+  bool stopping_clean_ = true;         // every one of them that exited so far exited cleanly
+  std::function<void(bool)> stopped_;  // its completion
 };
 
 }  // namespace simpang::hub

@@ -368,9 +368,11 @@ bool RunningHub::stop_kind(simpang_plugin_kind kind) {
 
 bool RunningHub::stop_named(const std::vector<std::string>& names) {
   bool clean = true;
-  std::promise<void> children_stopped;
+  std::promise<bool> children_stopped;  // whether every child process stopped cleanly
   on_loop([&] {
-    supervisor_->stop(names, [&children_stopped] { children_stopped.set_value(); });
+    supervisor_->stop(names, [&children_stopped](bool all_clean) {
+      children_stopped.set_value(all_clean);
+    });
     return 0;
   });
   std::vector<std::pair<std::string, bool>> stopped;  // thread instances, and whether in time
@@ -385,7 +387,9 @@ bool RunningHub::stop_named(const std::vector<std::string>& names) {
       stopped.emplace_back(name, status.ok());
     }
   }
-  children_stopped.get_future().wait();
+  if (!children_stopped.get_future().get()) {
+    clean = false;  // a plugin host did not stop in time (the supervisor logged which and how)
+  }
   on_loop([&] {
     for (const auto& [name, in_time] : stopped) {
       auto track = tracks_.find(name);
