@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "journal/journal.h"
+#include "journal/open_journal.h"
 #include "simpang/v1/event.pb.h"
 #include "test_support.h"
 
@@ -261,7 +262,7 @@ void JournalAppendAck(benchmark::State& state) {
   JournalOptions options;
   options.file = dir / "journal.db";
   options.sync = sync == 1 ? JournalSync::kFull : JournalSync::kNormal;
-  auto opened = Journal::open(options, {"ledger"}, {"all"});
+  auto opened = open_journal(options, {"ledger"}, {"all"});
   if (!opened.ok()) {
     state.SkipWithError(opened.status().message().c_str());
     return;

@@ -7,7 +7,7 @@
 #include <optional>
 #include <sstream>
 
-#include "journal/journal_admin.h"
+#include "journal/open_journal.h"
 #include "simpang/sdk/cloudevents.h"
 
 namespace simpang::hub {
@@ -56,7 +56,11 @@ std::unique_ptr<JournalAdmin> open_admin(
     }
     return nullptr;
   }
-  auto admin = JournalAdmin::open(config.config->journal.file);
+  JournalOptions options;
+  options.backend = config.config->journal.kind == JournalKind::kMemory ? JournalBackend::kMemory
+                                                                        : JournalBackend::kSqlite;
+  options.file = config.config->journal.file;
+  auto admin = open_journal_admin(options);
   if (!admin.ok()) {
     std::cerr << admin.status().message() << "\n";
     return nullptr;
@@ -83,9 +87,10 @@ int list(const Options& o, JournalAdmin& admin) {
               << "\n";
     return 0;
   }
-  std::cout << std::left << std::setw(10) << "ID" << std::setw(20) << "DESTINATION"
-            << std::setw(20) << "ROUTE" << std::setw(9) << "ATTEMPTS" << std::setw(30)
-            << "DEAD AT" << std::setw(28) << "EVENT ID" << "TYPE / LAST ERROR\n";
+  std::cout << std::left << std::setw(10) << "ID" << std::setw(20) << "DESTINATION" << std::setw(20)
+            << "ROUTE" << std::setw(9) << "ATTEMPTS" << std::setw(30) << "DEAD AT" << std::setw(28)
+            << "EVENT ID"
+            << "TYPE / LAST ERROR\n";
   for (const auto& d : *dead) {
     std::cout << std::left << std::setw(10) << d.delivery_id << std::setw(20) << d.destination
               << std::setw(20) << d.route << std::setw(9) << d.attempts << std::setw(30)
@@ -157,8 +162,8 @@ int replay_history(const Options& o, JournalAdmin& admin) {
                 << "' is not an RFC 3339 time (example: 2026-11-29T08:00:00Z)\n";
       return 2;
     }
-    spec.since = std::chrono::system_clock::time_point(std::chrono::microseconds(
-        google::protobuf::util::TimeUtil::TimestampToMicroseconds(ts)));
+    spec.since = std::chrono::system_clock::time_point(
+        std::chrono::microseconds(google::protobuf::util::TimeUtil::TimestampToMicroseconds(ts)));
   }
   auto wait = wait_of(o);
   if (!wait) {
@@ -182,8 +187,8 @@ void add_filter_options(CLI::App* command, Options& o) {
 
 }  // namespace
 
-std::function<int()> add_journal_commands(
-    CLI::App& app, std::function<ConfigResult(const std::string&)> load) {
+std::function<int()> add_journal_commands(CLI::App& app,
+                                          std::function<ConfigResult(const std::string&)> load) {
   auto options = std::make_shared<Options>();
   Options& o = *options;
 

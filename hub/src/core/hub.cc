@@ -13,7 +13,7 @@
 #include "core/plugin_instance.h"
 #include "core/process_supervisor.h"
 #include "journal/journal.h"
-#include "journal/memory_journal.h"
+#include "journal/open_journal.h"
 #include "router/route_table.h"
 
 namespace simpang::hub {
@@ -32,9 +32,12 @@ struct ZmqContext {
   ~ZmqContext() { zmq_ctx_term(handle); }
 };
 
-StatusOr<std::unique_ptr<Journal>> open_journal(const Config& config, const RouteTable& table) {
+StatusOr<std::unique_ptr<Journal>> open_configured_journal(const Config& config,
+                                                           const RouteTable& table) {
   const JournalSettings& settings = config.journal;
   JournalOptions options;
+  options.backend =
+      settings.kind == JournalKind::kMemory ? JournalBackend::kMemory : JournalBackend::kSqlite;
   options.file = settings.file;
   options.sync = settings.sync_full ? JournalSync::kFull : JournalSync::kNormal;
   options.retention = settings.retention;
@@ -45,10 +48,7 @@ StatusOr<std::unique_ptr<Journal>> open_journal(const Config& config, const Rout
   for (uint32_t r = 0; r < table.route_count(); ++r) {
     routes.push_back(table.route_name(r));
   }
-  if (settings.kind == JournalKind::kMemory) {
-    return make_memory_journal(options, table.destinations());
-  }
-  return Journal::open(options, table.destinations(), std::move(routes));
+  return open_journal(options, table.destinations(), std::move(routes));
 }
 
 std::vector<InstanceInfo> instance_infos(const Config& config) {
@@ -80,7 +80,7 @@ class RunningHub {
 
   // Opens the journal, binds the broker and starts the loop thread.
   Status open(std::unique_ptr<RouteTable> table) {
-    auto journal = open_journal(config_, *table);
+    auto journal = open_configured_journal(config_, *table);
     if (!journal.ok()) {
       return journal.status();
     }

@@ -1,5 +1,5 @@
-// How a journal is opened: JournalOptions and JournalSync. A header of its own so that the
-// configuration can hold these types without including the journal's interface.
+// How a journal is opened: JournalOptions, JournalBackend and JournalSync. A header of its own so
+// that the configuration can hold these types without including the journal's interface.
 #pragma once
 
 #include <chrono>
@@ -9,13 +9,21 @@
 
 namespace simpang::hub {
 
+// Which implementation of Journal open_journal() opens (journal/open_journal.h).
+enum class JournalBackend {
+  kSqlite,  // durable: one SQLite file in WAL mode (journal/sqlite/); the default
+  kMemory,  // not durable: for benchmarks and experiments; a crash loses what is queued
+};
+
 enum class JournalSync {
   kNormal,  // WAL + synchronous=NORMAL: survives a crash of the hub process (kill -9); the last
             // transactions before a power loss or kernel panic may be lost
   kFull,    // WAL + synchronous=FULL: every commit is fsync'ed; survives power loss too
 };
 
+// Settings a backend does not use are ignored by it (the memory backend has no file).
 struct JournalOptions {
+  JournalBackend backend = JournalBackend::kSqlite;
   std::filesystem::path file;
   JournalSync sync = JournalSync::kNormal;
   // Events whose deliveries are all acknowledged are kept this long (for `simpang replay` and for

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "journal/journal.h"
+#include "journal/sqlite/sqlite_journal.h"
 #include "journal_test_util.h"
 
 namespace simpang::hub::testing {
@@ -22,7 +23,7 @@ class JournalAdminTest : public ::testing::Test {
   }
 
   std::unique_ptr<Journal> open_journal(bool start = true) {
-    auto journal = Journal::open(options(), {"ledger", "webhook"}, {"all", "completions"});
+    auto journal = open_sqlite_journal(options(), {"ledger", "webhook"}, {"all", "completions"});
     EXPECT_TRUE(journal.ok()) << journal.status().message();
     if (!journal.ok()) {
       return nullptr;
@@ -41,7 +42,7 @@ class JournalAdminTest : public ::testing::Test {
   }
 
   std::unique_ptr<JournalAdmin> open_admin() {
-    auto admin = JournalAdmin::open(options().file);
+    auto admin = open_sqlite_journal_admin(options().file);
     EXPECT_TRUE(admin.ok()) << admin.status().message();
     return admin.ok() ? std::move(*admin) : nullptr;
   }
@@ -343,7 +344,7 @@ TEST_F(JournalAdminTest, ReplayedRowsKeepTheirEventPendingAndRetained) {
   JournalOptions opts = options();
   opts.retention = std::chrono::hours(1);
   opts.maintenance_interval = std::chrono::milliseconds(0);
-  auto opened = Journal::open(opts, {"ledger", "webhook"}, {"all", "completions"});
+  auto opened = open_sqlite_journal(opts, {"ledger", "webhook"}, {"all", "completions"});
   ASSERT_TRUE(opened.ok());
   auto journal = std::move(*opened);
   start_journal(*journal);
@@ -432,11 +433,11 @@ TEST_F(JournalAdminTest, AQueuedRequestWaitsForTheHubAndIsTakenWhenItRuns) {
 }
 
 TEST_F(JournalAdminTest, OpenRefusesAMissingFileAndAnEmptyOne) {
-  auto missing = JournalAdmin::open(dir_ / "nope.db");
+  auto missing = open_sqlite_journal_admin(dir_ / "nope.db");
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("nope.db: no such file"), std::string::npos);
   simpang::testing::write_file(dir_ / "empty.db", "");
-  auto empty = JournalAdmin::open(dir_ / "empty.db");
+  auto empty = open_sqlite_journal_admin(dir_ / "empty.db");
   ASSERT_FALSE(empty.ok());
   EXPECT_NE(empty.status().message().find("not a journal"), std::string::npos);
 }

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "journal/journal.h"
+#include "journal/sqlite/sqlite_journal.h"
 #include "journal/journal_admin.h"
 #include "journal_test_util.h"
 
@@ -21,7 +22,7 @@ class JournalCorruptionTest : public ::testing::Test {
   StatusOr<std::unique_ptr<Journal>> open() {
     JournalOptions options;
     options.file = file();
-    return Journal::open(options, {"ledger"}, {"all"});
+    return open_sqlite_journal(options, {"ledger"}, {"all"});
   }
 
   // A real journal of a few hundred KiB: events with 256-byte bodies, some acked. Closed cleanly,
@@ -73,7 +74,7 @@ class JournalCorruptionTest : public ::testing::Test {
       EXPECT_NE(message.find("undelivered events are lost"), std::string::npos) << message;
     }
     if (admin_too) {
-      auto admin = JournalAdmin::open(file());
+      auto admin = open_sqlite_journal_admin(file());
       ASSERT_FALSE(admin.ok());
       EXPECT_NE(admin.status().message().find(what), std::string::npos) << admin.status().message();
     }

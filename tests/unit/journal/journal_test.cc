@@ -1,6 +1,7 @@
 // Journal: append / settle round trips, ids, de-duplication, cursors, reopening, group commit,
 // retention and the max_events bound, the lock. Real SQLite files in a temporary directory.
 #include "journal/journal.h"
+#include "journal/sqlite/sqlite_journal.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -29,7 +30,7 @@ class JournalTest : public ::testing::Test {
   std::unique_ptr<Journal> open(const JournalOptions& options,
                                 std::vector<std::string> destinations = {"ledger", "webhook"},
                                 std::vector<std::string> routes = {"all", "completions"}) {
-    auto journal = Journal::open(options, std::move(destinations), std::move(routes));
+    auto journal = open_sqlite_journal(options, std::move(destinations), std::move(routes));
     EXPECT_TRUE(journal.ok()) << journal.status().message();
     if (!journal.ok()) {
       return nullptr;
@@ -126,7 +127,7 @@ TEST_F(JournalTest, AckRetryAndDeadUpdateTheRows) {
   EXPECT_EQ(journal->stats().pending_events, 1u);
 
   journal.reset();  // the admin reads the dead letter from the file
-  auto admin = JournalAdmin::open(options().file);
+  auto admin = open_sqlite_journal_admin(options().file);
   ASSERT_TRUE(admin.ok()) << admin.status().message();
   auto letter = (*admin)->show_dead(dead);
   ASSERT_TRUE(letter.ok()) << letter.status().message();
@@ -388,7 +389,7 @@ TEST_F(JournalTest, RetentionPrunesOldAckedEventsButNeverPendingOrDeadOnes) {
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].event_seq, (*appended)[1].seq);
   journal.reset();
-  auto admin = JournalAdmin::open(opts.file);
+  auto admin = open_sqlite_journal_admin(opts.file);
   ASSERT_TRUE(admin.ok());
   auto dead = (*admin)->show_dead((*appended)[2].delivery_ids[0]);
   ASSERT_TRUE(dead.ok()) << dead.status().message();
@@ -448,7 +449,7 @@ TEST_F(JournalTest, FullWhilePendingEventsExceedTheBound) {
 TEST_F(JournalTest, ASecondOpenOfTheSameFileIsRefused) {
   auto journal = open(options());
   ASSERT_NE(journal, nullptr);
-  auto second = Journal::open(options(), {"ledger"}, {"all"});
+  auto second = open_sqlite_journal(options(), {"ledger"}, {"all"});
   ASSERT_FALSE(second.ok());
   const std::string message = second.status().message();
   EXPECT_NE(message.find(options().file.string()), std::string::npos) << message;
@@ -456,12 +457,12 @@ TEST_F(JournalTest, ASecondOpenOfTheSameFileIsRefused) {
   EXPECT_NE(message.find("journal.db.lock"), std::string::npos) << message;
   EXPECT_NE(message.find("pid " + std::to_string(::getpid())), std::string::npos) << message;
   journal.reset();
-  auto third = Journal::open(options(), {"ledger"}, {"all"});
+  auto third = open_sqlite_journal(options(), {"ledger"}, {"all"});
   EXPECT_TRUE(third.ok()) << third.status().message();
 }
 
 TEST_F(JournalTest, ABatchWithAnUnknownIndexFailsAloneAndOthersCommit) {
-  auto journal = Journal::open(options(), {"ledger"}, {"all"});
+  auto journal = open_sqlite_journal(options(), {"ledger"}, {"all"});
   ASSERT_TRUE(journal.ok());
   // Queued before start(), so both land in one group.
   auto bad = std::make_shared<std::promise<Status>>();
@@ -524,7 +525,7 @@ TEST_F(JournalTest, RowsKeepTheirDestinationAndRouteByNameAcrossConfigChanges) {
 
 // A configuration reload names new destinations and routes; their indices follow the earlier ones.
 TEST_F(JournalTest, AddNamesExtendsTheIndicesWhileRunning) {
-  auto opened = Journal::open(options(), {"ledger"}, {"all"});
+  auto opened = open_sqlite_journal(options(), {"ledger"}, {"all"});
   ASSERT_TRUE(opened.ok());
   auto journal = std::move(*opened);
   // Before start(): done on the caller's thread.

@@ -1,5 +1,5 @@
-// The SQLite journal: Journal::open and its implementation, JournalImpl. The schema is in
-// schema.cc, what the writer shares with JournalAdmin in store.cc.
+// The SQLite journal: open_sqlite_journal and its implementation, SqliteJournal. The schema is in
+// schema.cc, what the writer shares with the admin (sqlite_journal_admin.cc) in store.cc.
 //
 // One writer thread owns the write connection. append() and update() queue work under a mutex;
 // the writer takes everything queued (up to max_commit_events events), applies it in one
@@ -11,7 +11,7 @@
 // writer never does that copying (half its time, measured, when it did). De-duplication looks in
 // memory (dedup_window.h), and no index on deliveries.event_seq is kept (store.h, EventRows):
 // both would cost every append and ack an index update, and each was measured (docs/journal.md).
-#include "journal/journal.h"
+#include "journal/sqlite/sqlite_journal.h"
 
 #include <algorithm>
 #include <atomic>
@@ -26,11 +26,11 @@
 #include <unordered_map>
 #include <utility>
 
-#include "journal/dedup_window.h"
-#include "journal/file_lock.h"
-#include "journal/schema.h"
-#include "journal/sqlite_util.h"
-#include "journal/store.h"
+#include "journal/sqlite/dedup_window.h"
+#include "journal/sqlite/file_lock.h"
+#include "journal/sqlite/schema.h"
+#include "journal/sqlite/sqlite_util.h"
+#include "journal/sqlite/store.h"
 
 namespace simpang::hub {
 namespace {
@@ -206,11 +206,11 @@ int64_t query_or_zero(Stmt& stmt) {
 // checkpointer (its own connection); the read methods run on their caller's thread.
 // OWNERSHIP: owns its connections, threads and FILE.lock; the callbacks it is given are called,
 // never stored beyond stop().
-class JournalImpl final : public Journal {
+class SqliteJournal final : public Journal {
  public:
-  JournalImpl(JournalOptions options, std::unique_ptr<FileLock> lock)
+  SqliteJournal(JournalOptions options, std::unique_ptr<FileLock> lock)
       : options_(std::move(options)), lock_(std::move(lock)), dedup_(options_.dedup_max_events) {}
-  ~JournalImpl() override;
+  ~SqliteJournal() override;
 
   // Everything open() does after taking the lock. Runs on the opening thread, before start().
   Status init(std::vector<std::string> destinations, std::vector<std::string> routes);
@@ -229,6 +229,10 @@ class JournalImpl final : public Journal {
                                                      size_t limit) override;
   StatusOr<std::map<std::string, std::string>> load_cursors(const std::string& instance) override;
   JournalStats stats() const override;
+  // An admin on the same file, with a connection of its own.
+  StatusOr<std::unique_ptr<JournalAdmin>> open_admin() override {
+    return open_sqlite_journal_admin(options_.file);
+  }
 
  private:
   std::chrono::system_clock::time_point now() const {
@@ -353,7 +357,7 @@ class JournalImpl final : public Journal {
   std::atomic<uint64_t> failed_commits_{0};
 };
 
-JournalImpl::~JournalImpl() {
+SqliteJournal::~SqliteJournal() {
   stop();
   // Statements before their connections (a connection with live statements cannot close).
   if (writer_db_) {
@@ -365,7 +369,7 @@ JournalImpl::~JournalImpl() {
   load_cursors_stmt_ = Stmt();
 }
 
-Status JournalImpl::init(std::vector<std::string> destinations, std::vector<std::string> routes) {
+Status SqliteJournal::init(std::vector<std::string> destinations, std::vector<std::string> routes) {
   const auto& file = options_.file;
   SIMPANG_RETURN_IF_ERROR(journal_internal::precheck_file(file));
   auto db = journal_internal::open_connection(file, /*create=*/true);
@@ -438,14 +442,14 @@ Status JournalImpl::init(std::vector<std::string> destinations, std::vector<std:
   // checkpoints do nothing: read once.
   SIMPANG_RETURN_IF_ERROR(checkpoint_db_->query_int("SELECT count(*) FROM sqlite_schema").status());
   SIMPANG_RETURN_IF_ERROR(writer_db_->exec("PRAGMA wal_autocheckpoint = 0"));
-  sqlite3_wal_hook(writer_db_->handle(), &JournalImpl::on_wal_commit, this);
+  sqlite3_wal_hook(writer_db_->handle(), &SqliteJournal::on_wal_commit, this);
 
   last_maintenance_ = last_request_check_ = std::chrono::steady_clock::now();
   return Status::Ok();
 }
 
-int JournalImpl::on_wal_commit(void* self, sqlite3* db, const char* name, int frames) {
-  auto* journal = static_cast<JournalImpl*>(self);
+int SqliteJournal::on_wal_commit(void* self, sqlite3* db, const char* name, int frames) {
+  auto* journal = static_cast<SqliteJournal*>(self);
   bool wake = false;
   {
     std::lock_guard lock(journal->checkpoint_mutex_);
@@ -458,7 +462,7 @@ int JournalImpl::on_wal_commit(void* self, sqlite3* db, const char* name, int fr
   return SQLITE_OK;
 }
 
-void JournalImpl::run_checkpoints() {
+void SqliteJournal::run_checkpoints() {
   for (;;) {
     int frames = 0;
     {
@@ -480,7 +484,7 @@ void JournalImpl::run_checkpoints() {
   }
 }
 
-void JournalImpl::start(ReplayDone on_replay) {
+void SqliteJournal::start(ReplayDone on_replay) {
   std::lock_guard lock(mutex_);
   if (started_ || closed_) {
     return;
@@ -491,7 +495,7 @@ void JournalImpl::start(ReplayDone on_replay) {
   writer_ = std::thread([this] { run(); });
 }
 
-void JournalImpl::stop() {
+void SqliteJournal::stop() {
   std::deque<Op> orphans;  // queued before a start() that never came
   {
     std::lock_guard lock(mutex_);
@@ -520,7 +524,7 @@ void JournalImpl::stop() {
   }
 }
 
-void JournalImpl::append(AppendBatch batch, AppendDone done) {
+void SqliteJournal::append(AppendBatch batch, AppendDone done) {
   std::vector<std::vector<Op>> finished;  // destroyed here, after the lock is released
   {
     std::lock_guard lock(mutex_);
@@ -535,7 +539,7 @@ void JournalImpl::append(AppendBatch batch, AppendDone done) {
   done(Status::Error("journal " + options_.file.string() + ": stopped"));
 }
 
-void JournalImpl::update(std::vector<DeliveryUpdate> updates) {
+void SqliteJournal::update(std::vector<DeliveryUpdate> updates) {
   if (updates.empty()) {
     return;
   }
@@ -549,8 +553,8 @@ void JournalImpl::update(std::vector<DeliveryUpdate> updates) {
   wake_.notify_one();
 }
 
-Status JournalImpl::add_names(const std::vector<std::string>& destinations,
-                              const std::vector<std::string>& routes) {
+Status SqliteJournal::add_names(const std::vector<std::string>& destinations,
+                                const std::vector<std::string>& routes) {
   auto request = std::make_shared<NamesRequest>();
   request->destinations = destinations;
   request->routes = routes;
@@ -580,7 +584,7 @@ Status JournalImpl::add_names(const std::vector<std::string>& destinations,
   return done.get();
 }
 
-JournalStats JournalImpl::stats() const {
+JournalStats SqliteJournal::stats() const {
   JournalStats stats;
   stats.commits = commits_.load();
   stats.appended = appended_.load();
@@ -594,7 +598,7 @@ JournalStats JournalImpl::stats() const {
   return stats;
 }
 
-void JournalImpl::run() {
+void SqliteJournal::run() {
   std::vector<Op> group;
   const uint64_t max_events = std::max<uint32_t>(options_.max_commit_events, 1);
   for (;;) {
@@ -632,7 +636,7 @@ void JournalImpl::run() {
   }
 }
 
-bool JournalImpl::requests_waiting() {
+bool SqliteJournal::requests_waiting() {
   // data_version changes when another connection (an admin command) commits; only then can a new
   // request be there, so the requests table is read only then.
   const int64_t version = query_or_zero(w_->data_version);
@@ -646,7 +650,7 @@ bool JournalImpl::requests_waiting() {
   return requests_pending_;
 }
 
-void JournalImpl::commit_group(std::vector<Op>& group, bool idle) {
+void SqliteJournal::commit_group(std::vector<Op>& group, bool idle) {
   const auto clock_now = now();
   const int64_t now_ms = journal_internal::to_ms(clock_now);
   const auto steady = std::chrono::steady_clock::now();
@@ -791,7 +795,7 @@ void JournalImpl::commit_group(std::vector<Op>& group, bool idle) {
   }
 }
 
-StatusOr<int64_t> JournalImpl::instance_id(const std::string& name) {
+StatusOr<int64_t> SqliteJournal::instance_id(const std::string& name) {
   auto found = instance_ids_.find(name);
   if (found != instance_ids_.end()) {
     return found->second;
@@ -804,8 +808,9 @@ StatusOr<int64_t> JournalImpl::instance_id(const std::string& name) {
   return id;
 }
 
-Status JournalImpl::append_batch(const AppendBatch& batch, const Names& names, int64_t now_ms,
-                                 StatusOr<std::vector<AppendedEvent>>& result, GroupDelta& delta) {
+Status SqliteJournal::append_batch(const AppendBatch& batch, const Names& names, int64_t now_ms,
+                                   StatusOr<std::vector<AppendedEvent>>& result,
+                                   GroupDelta& delta) {
   for (const NewEvent& event : batch.events) {
     for (const NewDelivery& delivery : event.deliveries) {
       if (delivery.destination >= names.destination_ids.size() ||
@@ -901,8 +906,8 @@ Status JournalImpl::append_batch(const AppendBatch& batch, const Names& names, i
   return Status::Ok();
 }
 
-Status JournalImpl::note_not_pending(int64_t event_seq, int64_t id, int64_t siblings,
-                                     GroupDelta& delta) {
+Status SqliteJournal::note_not_pending(int64_t event_seq, int64_t id, int64_t siblings,
+                                       GroupDelta& delta) {
   auto other = event_rows_->has_pending(event_seq, id, siblings, replayed_rows_ > 0);
   if (!other.ok()) {
     return other.status();
@@ -913,8 +918,8 @@ Status JournalImpl::note_not_pending(int64_t event_seq, int64_t id, int64_t sibl
   return Status::Ok();
 }
 
-Status JournalImpl::apply_updates(const std::vector<DeliveryUpdate>& updates, int64_t now_ms,
-                                  GroupDelta& delta) {
+Status SqliteJournal::apply_updates(const std::vector<DeliveryUpdate>& updates, int64_t now_ms,
+                                    GroupDelta& delta) {
   for (const DeliveryUpdate& update : updates) {
     if (update.kind == DeliveryUpdate::Kind::kRetry) {
       Stmt& retry = w_->retry;
@@ -935,7 +940,7 @@ Status JournalImpl::apply_updates(const std::vector<DeliveryUpdate>& updates, in
   return Status::Ok();
 }
 
-Status JournalImpl::settle(const DeliveryUpdate& update, int64_t now_ms, GroupDelta& delta) {
+Status SqliteJournal::settle(const DeliveryUpdate& update, int64_t now_ms, GroupDelta& delta) {
   // An update for a row that is gone (acked twice, or replayed under a new id) or dead (only
   // `simpang dlq drop` removes a dead letter) changes nothing.
   const auto id = static_cast<int64_t>(update.delivery_id);
@@ -969,7 +974,7 @@ Status JournalImpl::settle(const DeliveryUpdate& update, int64_t now_ms, GroupDe
   return note_not_pending((*row)->event_seq, id, (*row)->siblings, delta);
 }
 
-StatusOr<std::optional<JournalImpl::PendingRow>> JournalImpl::find_pending(int64_t id) {
+StatusOr<std::optional<SqliteJournal::PendingRow>> SqliteJournal::find_pending(int64_t id) {
   const RecentDelivery& recent = recent_[static_cast<size_t>(id) & (kRecentDeliveries - 1)];
   if (recent.id == id) {
     return recent.pending ? std::optional(PendingRow{recent.event_seq, recent.siblings})
@@ -988,7 +993,7 @@ StatusOr<std::optional<JournalImpl::PendingRow>> JournalImpl::find_pending(int64
   return pending;
 }
 
-Status JournalImpl::load_dedup_window(int64_t now_ms) {
+Status SqliteJournal::load_dedup_window(int64_t now_ms) {
   if (dedup_ms() <= 0) {
     return Status::Ok();
   }
@@ -1003,25 +1008,21 @@ Status JournalImpl::load_dedup_window(int64_t now_ms) {
     int64_t received_ms;
   };
   std::vector<Recent> events;
-  for (;;) {
-    auto row = recent.step();
-    if (!row.ok()) {
-      return row.status();
+  SIMPANG_RETURN_IF_ERROR(recent.for_each_row([&](const Stmt& row) {
+    if (row.column_int(1) < since) {
+      return false;
     }
-    if (!*row || recent.column_int(1) < since) {
-      break;
-    }
-    events.push_back(
-        Recent{journal_internal::dedup_key(recent.column_text(2), recent.column_text(3)),
-               recent.column_int(0), recent.column_int(1)});
-  }
+    events.push_back(Recent{journal_internal::dedup_key(row.column_text(2), row.column_text(3)),
+                            row.column_int(0), row.column_int(1)});
+    return true;
+  }));
   for (auto it = events.rbegin(); it != events.rend(); ++it) {
     dedup_.add(it->key, it->seq, it->received_ms);
   }
   return Status::Ok();
 }
 
-Status JournalImpl::maintain(int64_t now_ms, GroupDelta& delta, int64_t& prune_cursor) {
+Status SqliteJournal::maintain(int64_t now_ms, GroupDelta& delta, int64_t& prune_cursor) {
   // Retention and the max_events bound. Events are scanned oldest first from where the last pass
   // stopped; an event goes when nothing (pending or dead) refers to it and it is past retention,
   // or when the table is over max_events. The scan ends at the first event still within
@@ -1035,39 +1036,28 @@ Status JournalImpl::maintain(int64_t now_ms, GroupDelta& delta, int64_t& prune_c
   int64_t scanned = 0;
   int64_t last_seq = prune_cursor;
   bool reached_young = false;
-  {
-    Stmt& scan = w_->prune_scan;
-    scan.bind(1, prune_cursor).bind(2, budget);
-    for (;;) {
-      auto row = scan.step();
-      if (!row.ok()) {
-        scan.reset();
-        return row.status();
-      }
-      if (!*row) {
-        break;
-      }
-      ++scanned;
-      last_seq = scan.column_int(0);
-      if (scan.column_int(1) >= cutoff && over <= 0) {
-        reached_young = true;
-        break;
-      }
-      // It goes when nothing (pending or dead) refers to it any more. (Reading deliveries while
-      // the scan of events is open is fine; nothing is deleted until the scan is over.)
-      auto referenced = event_rows_->has_any(last_seq, scan.column_int(2), scan.column_int(3),
-                                             replayed_rows_ > 0);
-      if (!referenced.ok()) {
-        scan.reset();
-        return referenced.status();
-      }
-      if (!*referenced) {
-        doomed.push_back(last_seq);
-        --over;
-      }
+  auto examine = [&](const Stmt& row) -> StatusOr<bool> {
+    ++scanned;
+    last_seq = row.column_int(0);
+    if (row.column_int(1) >= cutoff && over <= 0) {
+      reached_young = true;
+      return false;
     }
-    scan.reset();
-  }
+    // It goes when nothing (pending or dead) refers to it any more. (Reading deliveries while the
+    // scan of events is open is fine; nothing is deleted until the scan is over.)
+    auto referenced =
+        event_rows_->has_any(last_seq, row.column_int(2), row.column_int(3), replayed_rows_ > 0);
+    if (!referenced.ok()) {
+      return referenced.status();
+    }
+    if (!*referenced) {
+      doomed.push_back(last_seq);
+      --over;
+    }
+    return true;
+  };
+  SIMPANG_RETURN_IF_ERROR(
+      w_->prune_scan.bind(1, prune_cursor).bind(2, budget).for_each_row(examine));
   // Deleted after the scan: a statement does not modify the table another one is iterating.
   for (int64_t seq : doomed) {
     SIMPANG_RETURN_IF_ERROR(w_->prune_delete.bind(1, seq).run());
@@ -1089,8 +1079,8 @@ Status JournalImpl::maintain(int64_t now_ms, GroupDelta& delta, int64_t& prune_c
   return Status::Ok();
 }
 
-StatusOr<std::vector<StoredDelivery>> JournalImpl::load_pending(uint32_t destination,
-                                                                uint64_t after_id, size_t limit) {
+StatusOr<std::vector<StoredDelivery>> SqliteJournal::load_pending(uint32_t destination,
+                                                                  uint64_t after_id, size_t limit) {
   const std::shared_ptr<const Names> names = this->names();
   if (destination >= names->destination_ids.size()) {
     return Status::Error("journal: load_pending for destination " + std::to_string(destination) +
@@ -1103,57 +1093,38 @@ StatusOr<std::vector<StoredDelivery>> JournalImpl::load_pending(uint32_t destina
       .bind(2, after_id)
       .bind(3, static_cast<int64_t>(std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
   std::vector<StoredDelivery> rows;
-  for (;;) {
-    auto row = stmt.step();
-    if (!row.ok()) {
-      stmt.reset();
-      return row.status();
-    }
-    if (!*row) {
-      break;
-    }
+  // The reset at the end ends the read transaction, so the WAL is not held back for a checkpoint.
+  SIMPANG_RETURN_IF_ERROR(stmt.for_each_row([&](const Stmt& row) {
     StoredDelivery& delivery = rows.emplace_back();
-    delivery.id = static_cast<uint64_t>(stmt.column_int(0));
-    delivery.event_seq = static_cast<uint64_t>(stmt.column_int(1));
+    delivery.id = static_cast<uint64_t>(row.column_int(0));
+    delivery.event_seq = static_cast<uint64_t>(row.column_int(1));
     delivery.destination = destination;
-    const auto route = names->route_index.find(stmt.column_int(2));
+    const auto route = names->route_index.find(row.column_int(2));
     delivery.route = route == names->route_index.end() ? kUnknownRoute : route->second;
-    delivery.attempts = static_cast<uint32_t>(stmt.column_int(3));
-    delivery.not_before = journal_internal::from_ms(stmt.column_int(4));
-    delivery.body = std::make_shared<const std::string>(stmt.column_blob(5));
-    delivery.accepted_at = journal_internal::from_ms(stmt.column_int(6));
-  }
-  // Reset ends the read transaction, so the WAL is not held back for a checkpoint.
-  stmt.reset();
+    delivery.attempts = static_cast<uint32_t>(row.column_int(3));
+    delivery.not_before = journal_internal::from_ms(row.column_int(4));
+    delivery.body = std::make_shared<const std::string>(row.column_blob(5));
+    delivery.accepted_at = journal_internal::from_ms(row.column_int(6));
+  }));
   return rows;
 }
 
-StatusOr<std::map<std::string, std::string>> JournalImpl::load_cursors(
+StatusOr<std::map<std::string, std::string>> SqliteJournal::load_cursors(
     const std::string& instance) {
   std::lock_guard lock(reader_mutex_);
   Stmt& stmt = load_cursors_stmt_;
   stmt.bind_text(1, instance);
   std::map<std::string, std::string> cursors;
-  for (;;) {
-    auto row = stmt.step();
-    if (!row.ok()) {
-      stmt.reset();
-      return row.status();
-    }
-    if (!*row) {
-      break;
-    }
-    cursors.emplace(stmt.column_text(0), stmt.column_blob(1));
-  }
-  stmt.reset();
+  SIMPANG_RETURN_IF_ERROR(stmt.for_each_row(
+      [&](const Stmt& row) { cursors.emplace(row.column_text(0), row.column_blob(1)); }));
   return cursors;
 }
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Journal>> Journal::open(const JournalOptions& options,
-                                                 std::vector<std::string> destinations,
-                                                 std::vector<std::string> routes) {
+StatusOr<std::unique_ptr<Journal>> open_sqlite_journal(const JournalOptions& options,
+                                                       std::vector<std::string> destinations,
+                                                       std::vector<std::string> routes) {
   if (options.file.empty()) {
     return Status::Error("journal: no file given");
   }
@@ -1180,7 +1151,7 @@ StatusOr<std::unique_ptr<Journal>> Journal::open(const JournalOptions& options,
         "). Two hubs on one journal would deliver every event twice and undo each other's "
         "bookkeeping: stop the other hub, or give this one a state directory of its own.");
   }
-  auto journal = std::make_unique<JournalImpl>(options, std::move(*lock));
+  auto journal = std::make_unique<SqliteJournal>(options, std::move(*lock));
   SIMPANG_RETURN_IF_ERROR(journal->init(std::move(destinations), std::move(routes)));
   return std::unique_ptr<Journal>(std::move(journal));
 }
