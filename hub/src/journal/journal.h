@@ -149,8 +149,9 @@ class Journal {
   virtual void stop() = 0;
 
   // Submits a batch; `done` runs exactly once, when it is durable or failed. A batch naming a
-  // destination or route index beyond the names given fails alone. Appends submitted before
-  // start() complete after it. Thread rule: any thread.
+  // destination or route index beyond the names given fails alone, writing nothing (neither its
+  // events nor its cursors). Appends submitted before start() are kept: a backend with a thread
+  // completes them once started, one with nothing to wait for at once. Thread rule: any thread.
   virtual void append(AppendBatch batch, AppendDone done) = 0;
   // Submits settlement records (no callback: losing one in a crash only means a redelivery).
   // Thread rule: any thread.
@@ -163,13 +164,14 @@ class Journal {
   // Names the destinations and routes a configuration reload added: their indices continue after
   // those given to open_journal() and to earlier calls. A name given before gets a second index
   // that reaches the same deliveries. Returns once they are usable by append(); fails after
-  // stop(). Thread rule: the owner, not from a callback, not concurrently with an append() that
-  // uses the new indices.
+  // stop(). Thread rule: any thread, but not from a callback (it may wait for the journal's
+  // thread), and not concurrently with an append() that uses the new indices.
   virtual Status add_names(const std::vector<std::string>& destinations,
                            const std::vector<std::string>& routes) = 0;
 
-  // Up to `limit` pending deliveries of `destination` with id > `after_id`, in id order, as of
-  // the last completed append or update. An index beyond the names given is an error.
+  // Up to `limit` pending deliveries of `destination` with id > `after_id`, in id order. Sees
+  // every append whose `done` has run and every update stats().updates has counted. An index
+  // beyond the names given is an error.
   // Thread rule: any thread; may block on storage, so keep it off an event loop.
   virtual StatusOr<std::vector<StoredDelivery>> load_pending(uint32_t destination,
                                                              uint64_t after_id, size_t limit) = 0;
@@ -182,7 +184,7 @@ class Journal {
 
   // The operator's side of this journal (dead letters, replays), for an admin surface in the
   // hub's own process. OWNERSHIP: the caller owns the result, which must not outlive this journal.
-  // A backend without an operator side returns an error saying so. Thread rule: the owner.
+  // A backend without an operator side returns an error saying so. Thread rule: any thread.
   virtual StatusOr<std::unique_ptr<JournalAdmin>> open_admin() = 0;
 };
 

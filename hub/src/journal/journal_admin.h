@@ -11,8 +11,10 @@
 //  - An operation a backend cannot offer returns an error saying so and why, never a silent 0.
 //
 //   auto admin = open_journal_admin(options);
-//   auto dead = (*admin)->list_dead(where_destination("ledger"), 100);
-//   auto replayed = (*admin)->replay_dead(filter, std::chrono::seconds(10));
+//   DeadLetterFilter ledger;
+//   ledger.destination = "ledger";
+//   auto dead = (*admin)->list_dead(ledger, 100);
+//   auto replayed = (*admin)->replay_dead(ledger, std::chrono::seconds(10));
 #pragma once
 
 #include <chrono>

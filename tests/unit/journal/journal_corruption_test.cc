@@ -8,8 +8,8 @@
 #include <fstream>
 
 #include "journal/journal.h"
-#include "journal/sqlite/sqlite_journal.h"
 #include "journal/journal_admin.h"
+#include "journal/sqlite/sqlite_journal.h"
 #include "journal_test_util.h"
 
 namespace simpang::hub::testing {
