@@ -54,7 +54,7 @@ std::map<std::pair<int, int>, double>& bare_rates() {
   return rates;
 }
 
-// Checkpoints on a thread of their own, as the journal runs them (see journal.cc): passive after
+// Checkpoints on a thread of their own, as the journal runs them (sqlite_journal.cc): passive after
 // 1,000 WAL frames, RESTART after 4,096 so the WAL starts over.
 class Checkpointer {
  public:

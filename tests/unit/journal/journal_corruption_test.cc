@@ -59,8 +59,8 @@ class JournalCorruptionTest : public ::testing::Test {
   }
 
   // Checks the refusal names the file, says `what`, and (for damage) says how to recover.
-  // `admin_too`: JournalAdmin::open refuses it as well (it skips quick_check, which reads the
-  // whole file, so it refuses only what the header checks find).
+  // `admin_too`: open_sqlite_journal_admin refuses it as well (it skips quick_check, which reads
+  // the whole file, so it refuses only what the header checks find).
   void expect_refused(const std::string& what, bool damaged = true, bool admin_too = true) {
     auto journal = open();
     ASSERT_FALSE(journal.ok()) << "opened a journal that should be refused (" << what << ")";
