@@ -45,12 +45,11 @@
 #include <string>
 #include <vector>
 
+#include "journal/journal_admin.h"
 #include "journal/journal_options.h"
 #include "simpang/sdk/status.h"
 
 namespace simpang::hub {
-
-class JournalAdmin;
 
 // One destination of an event being appended.
 struct NewDelivery {
@@ -179,13 +178,16 @@ class Journal {
   virtual StatusOr<std::map<std::string, std::string>> load_cursors(
       const std::string& instance) = 0;
 
-  // Counters. Thread rule: any.
-  virtual JournalStats stats() const = 0;
+  // Counters. Thread rule: any. (Every backend here keeps them; a test's stand-in need not.)
+  virtual JournalStats stats() const { return {}; }
 
   // The operator's side of this journal (dead letters, replays), for an admin surface in the
   // hub's own process. OWNERSHIP: the caller owns the result, which must not outlive this journal.
-  // A backend without an operator side returns an error saying so. Thread rule: any thread.
-  virtual StatusOr<std::unique_ptr<JournalAdmin>> open_admin() = 0;
+  // A backend without an operator side returns an error saying so (the default, so that a test's
+  // stand-in need not implement it). Thread rule: any thread.
+  virtual StatusOr<std::unique_ptr<JournalAdmin>> open_admin() {
+    return Status::Error("journal: this backend offers no operator side (dead letters, replays)");
+  }
 };
 
 }  // namespace simpang::hub
