@@ -833,6 +833,25 @@ TEST_P(JournalContractTest, EveryAcknowledgedEventSurvivesKillNineOfTheWriter) {
   EXPECT_TRUE((*again)[0].duplicate);
 }
 
+// open_journal_admin() is for a command in another process: a backend that keeps nothing outside
+// the hub's process is refused with the reason, and a durable one is never created by it.
+TEST(OpenJournalAdminTest, RefusesTheMemoryBackendAndNeverCreatesAFile) {
+  simpang::testing::TempDir dir;
+  JournalOptions options;
+  options.file = dir / "journal.db";
+  options.backend = JournalBackend::kMemory;
+  auto memory = open_journal_admin(options);
+  ASSERT_FALSE(memory.ok());
+  EXPECT_NE(memory.status().message().find("kept in memory"), std::string::npos)
+      << memory.status().message();
+  options.backend = JournalBackend::kSqlite;
+  auto missing = open_journal_admin(options);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("no such file"), std::string::npos)
+      << missing.status().message();
+  EXPECT_FALSE(std::filesystem::exists(options.file));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, JournalContractTest, ::testing::ValuesIn(kBackends),
                          [](const ::testing::TestParamInfo<Backend>& info) {
                            return info.param.name;
