@@ -87,10 +87,9 @@ int list(const Options& o, JournalAdmin& admin) {
               << "\n";
     return 0;
   }
-  std::cout << std::left << std::setw(10) << "ID" << std::setw(20) << "DESTINATION" << std::setw(20)
-            << "ROUTE" << std::setw(9) << "ATTEMPTS" << std::setw(30) << "DEAD AT" << std::setw(28)
-            << "EVENT ID"
-            << "TYPE / LAST ERROR\n";
+  std::cout << std::left << std::setw(10) << "ID" << std::setw(20) << "DESTINATION"
+            << std::setw(20) << "ROUTE" << std::setw(9) << "ATTEMPTS" << std::setw(30)
+            << "DEAD AT" << std::setw(28) << "EVENT ID" << "TYPE / LAST ERROR\n";
   for (const auto& d : *dead) {
     std::cout << std::left << std::setw(10) << d.delivery_id << std::setw(20) << d.destination
               << std::setw(20) << d.route << std::setw(9) << d.attempts << std::setw(30)
@@ -162,8 +161,8 @@ int replay_history(const Options& o, JournalAdmin& admin) {
                 << "' is not an RFC 3339 time (example: 2026-11-29T08:00:00Z)\n";
       return 2;
     }
-    spec.since = std::chrono::system_clock::time_point(
-        std::chrono::microseconds(google::protobuf::util::TimeUtil::TimestampToMicroseconds(ts)));
+    spec.since = std::chrono::system_clock::time_point(std::chrono::microseconds(
+        google::protobuf::util::TimeUtil::TimestampToMicroseconds(ts)));
   }
   auto wait = wait_of(o);
   if (!wait) {
@@ -187,8 +186,8 @@ void add_filter_options(CLI::App* command, Options& o) {
 
 }  // namespace
 
-std::function<int()> add_journal_commands(CLI::App& app,
-                                          std::function<ConfigResult(const std::string&)> load) {
+std::function<int()> add_journal_commands(
+    CLI::App& app, std::function<ConfigResult(const std::string&)> load) {
   auto options = std::make_shared<Options>();
   Options& o = *options;
 
