@@ -783,9 +783,11 @@ TEST_P(JournalContractTest, EveryAcknowledgedEventSurvivesKillNineOfTheWriter) {
     return true;
   };
   const auto deadline = std::chrono::steady_clock::now() + kDeadline;
-  while (reported.size() < kReportedBeforeKill && std::chrono::steady_clock::now() < deadline) {
-    if (!read_report(1000)) {
-      break;
+  while (reported.size() < kReportedBeforeKill) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !read_report(static_cast<int>(left.count()))) {
+      break;  // the assertion below reports it
     }
   }
   ASSERT_EQ(::kill(child, SIGKILL), 0);
