@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "journal/journal.h"
+#include "journal/open_journal.h"
 #include "simpang/v1/event.pb.h"
 #include "test_support.h"
 
@@ -53,7 +54,7 @@ std::map<std::pair<int, int>, double>& bare_rates() {
   return rates;
 }
 
-// Checkpoints on a thread of their own, as the journal runs them (see journal.cc): passive after
+// Checkpoints on a thread of their own, as the journal runs them (sqlite_journal.cc): passive after
 // 1,000 WAL frames, RESTART after 4,096 so the WAL starts over.
 class Checkpointer {
  public:
@@ -261,7 +262,7 @@ void JournalAppendAck(benchmark::State& state) {
   JournalOptions options;
   options.file = dir / "journal.db";
   options.sync = sync == 1 ? JournalSync::kFull : JournalSync::kNormal;
-  auto opened = Journal::open(options, {"ledger"}, {"all"});
+  auto opened = open_journal(options, {"ledger"}, {"all"});
   if (!opened.ok()) {
     state.SkipWithError(opened.status().message().c_str());
     return;

@@ -7,7 +7,7 @@
 #include <optional>
 #include <sstream>
 
-#include "journal/journal_admin.h"
+#include "journal/open_journal.h"
 #include "simpang/sdk/cloudevents.h"
 
 namespace simpang::hub {
@@ -56,7 +56,7 @@ std::unique_ptr<JournalAdmin> open_admin(
     }
     return nullptr;
   }
-  auto admin = JournalAdmin::open(config.config->journal.file);
+  auto admin = open_journal_admin(config.config->journal);
   if (!admin.ok()) {
     std::cerr << admin.status().message() << "\n";
     return nullptr;

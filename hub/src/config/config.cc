@@ -269,7 +269,7 @@ void Loader::load_hub(const Entry* entry) {
 }
 
 void Loader::load_journal(const Entry* entry) {
-  JournalSettings& journal = config_.journal;
+  JournalOptions& journal = config_.journal;
   journal.file = config_.hub.state_dir / "journal.db";
   if (entry == nullptr || entry->value.IsNull()) {
     return;
@@ -282,7 +282,7 @@ void Loader::load_journal(const Entry* entry) {
   auto entries = reader_.read_map(entry->value, "the 'journal' section", &kJournalKeys);
   if (const Entry* e = YamlReader::find(entries, "kind")) {
     if (auto kind = reader_.get_choice(*e, "journal.kind", {"sqlite", "memory"})) {
-      journal.kind = *kind == "memory" ? JournalKind::kMemory : JournalKind::kSqlite;
+      journal.backend = *kind == "memory" ? JournalBackend::kMemory : JournalBackend::kSqlite;
     }
   }
   if (const Entry* e = YamlReader::find(entries, "file")) {

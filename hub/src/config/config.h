@@ -77,24 +77,16 @@ struct HubSettings {
   std::vector<std::filesystem::path> plugin_dirs;  // searched for `plugin: NAME` (NAME.so)
 };
 
-enum class JournalKind {
-  kSqlite,  // durable: one SQLite file in WAL mode (the default)
-  kMemory,  // not durable: for benchmarks and experiments; a crash loses what is queued
-};
-
-// The `journal:` section: where accepted events and owed deliveries are kept. The journal's own
-// options, which the hub passes to the journal as they are, and beside them what only the
-// configuration decides: which backend to open. `journal.file` defaults to <state_dir>/journal.db;
-// `journal.sync: full` is JournalSync::kFull. The options the YAML does not set (dedup_max_events,
-// max_commit_events, maintenance_interval, clock) keep JournalOptions' defaults.
-struct JournalSettings : JournalOptions {
-  JournalKind kind = JournalKind::kSqlite;
-};
+// The `journal:` section is the journal's own options (journal/journal_options.h), which the hub
+// passes to open_journal() as they are: `journal.kind` is JournalOptions::backend, `journal.file`
+// defaults to <state_dir>/journal.db, `journal.sync: full` is JournalSync::kFull. The options the
+// YAML does not set (dedup_max_events, max_commit_events, maintenance_interval, clock) keep
+// JournalOptions' defaults.
 
 struct Config {
   std::filesystem::path file;         // the file it was loaded from
   HubSettings hub;
-  JournalSettings journal;
+  JournalOptions journal;
   std::vector<PluginInstanceConfig> plugins;
   std::vector<RouteConfig> routes;
 

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "journal/memory_journal.h"
+#include "journal/open_journal.h"
 
 namespace simpang::hub {
 namespace {
@@ -17,17 +17,13 @@ using std::chrono::milliseconds;
 constexpr const char* kInprocEndpoint = "inproc://simpang-hub";
 
 // Opens the configured journal backend for this run's destinations and routes.
-StatusOr<std::unique_ptr<Journal>> open_journal(const Config& config, const RouteTable& table) {
-  const JournalSettings& settings = config.journal;
-  const JournalOptions& options = settings;  // the configured options, as the journal takes them
+StatusOr<std::unique_ptr<Journal>> open_configured_journal(const Config& config,
+                                                           const RouteTable& table) {
   std::vector<std::string> routes;
   for (uint32_t r = 0; r < table.route_count(); ++r) {
     routes.push_back(table.route_name(r));
   }
-  if (settings.kind == JournalKind::kMemory) {
-    return make_memory_journal(options, table.destinations());
-  }
-  return Journal::open(options, table.destinations(), std::move(routes));
+  return open_journal(config.journal, table.destinations(), std::move(routes));
 }
 
 std::vector<InstanceInfo> instance_infos(const Config& config) {
@@ -95,7 +91,7 @@ RunningHub::RunningHub(Config config, std::shared_ptr<spdlog::logger> logger,
 RunningHub::~RunningHub() { close(); }
 
 Status RunningHub::open(std::unique_ptr<RouteTable> table) {
-  auto journal = open_journal(config_, *table);
+  auto journal = open_configured_journal(config_, *table);
   if (!journal.ok()) {
     return journal.status();
   }
@@ -166,7 +162,7 @@ bool RunningHub::stop_all(bool clean) {
 
 void RunningHub::reload(Config next) {
   if (next.hub.state_dir != config_.hub.state_dir || next.journal.file != config_.journal.file ||
-      next.journal.kind != config_.journal.kind) {
+      next.journal.backend != config_.journal.backend) {
     logger_->warn(
         "reload: hub.state_dir and the journal cannot change while running; "
         "keeping the current ones (restart the hub to change them)");

@@ -1,20 +1,24 @@
-// Operator access to a journal file, for the `simpang dlq` and `simpang replay` commands: inspect
-// and drop dead letters, and ask for deliveries to be replayed.
+// The operator's side of a journal: inspect and drop dead letters, and ask for deliveries to be
+// replayed. Used by `simpang dlq` and `simpang replay` (through open_journal_admin(), in
+// open_journal.h) and, in the hub's own process, through Journal::open_admin().
 //
-// Replays are requests (rows in the journal's requests table), because only one process may
-// write deliveries: while a hub runs on the file (it holds FILE.lock), its writer carries requests
-// out within a second or so and the command waits for that; when no hub runs, the command carries
-// them out itself with the same code.
+// What every backend's admin must do (tests/unit/journal/journal_contract_test.cc):
+//  - list_dead / show_dead / drop_dead see every dead letter the journal holds, with the event.
+//  - A replay is carried out by the journal that owns the deliveries (the running hub's, when one
+//    runs), so the broker learns of it through on_replay (Journal::start); the admin waits up to
+//    `wait` for that and returns the count, or says the request is still waiting.
+//  - A replayed delivery is pending again under a new id larger than every id before, attempts 0.
+//  - An operation a backend cannot offer returns an error saying so and why, never a silent 0.
 //
-//   auto admin = JournalAdmin::open("state/journal.db");
-//   auto dead = (*admin)->list_dead({.destination = "ledger"}, 100);
-//   auto replayed = (*admin)->replay_dead({.destination = "ledger"}, std::chrono::seconds(10));
+//   auto admin = open_journal_admin(options);
+//   DeadLetterFilter ledger;
+//   ledger.destination = "ledger";
+//   auto dead = (*admin)->list_dead(ledger, 100);
+//   auto replayed = (*admin)->replay_dead(ledger, std::chrono::seconds(10));
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <filesystem>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,28 +58,28 @@ struct ReplaySpec {
   std::optional<uint64_t> from_seq;
 };
 
-// Thread rule: one thread at a time. OWNERSHIP: owns one connection to the file; takes FILE.lock
-// only while it carries out requests itself (no hub running), for the length of that transaction.
+// Thread rule: one thread at a time. OWNERSHIP: the caller owns it; see the function that made it
+// for what it borrows.
 class JournalAdmin {
  public:
-  // Opens an existing journal file (never creates one). Errors say which file and why.
-  static StatusOr<std::unique_ptr<JournalAdmin>> open(const std::filesystem::path& file);
   virtual ~JournalAdmin() = default;
 
-  // True when a hub holds the journal's lock file.
+  // True when a hub runs on this journal (and so carries replays out itself).
   virtual bool hub_running() = 0;
 
+  // Matching dead letters, oldest first, at most `limit`.
   virtual StatusOr<std::vector<DeadLetter>> list_dead(const DeadLetterFilter& filter,
                                                       size_t limit) = 0;
+  // One dead letter; an error saying what the id is instead (pending, or gone) when it is not one.
   virtual StatusOr<DeadLetter> show_dead(uint64_t delivery_id) = 0;
-  // Deletes matching dead letters. Returns how many.
+  // Deletes matching dead letters for good. Returns how many.
   virtual StatusOr<uint64_t> drop_dead(const DeadLetterFilter& filter) = 0;
-  // Turns matching dead letters back into pending deliveries (attempts reset). Waits up to
-  // `wait` for a running hub to carry the request out. Returns how many were replayed.
+  // Turns matching dead letters back into pending deliveries (attempts reset, new ids). Waits up
+  // to `wait` for the journal's owner to carry the request out. Returns how many were replayed.
   virtual StatusOr<uint64_t> replay_dead(const DeadLetterFilter& filter,
                                          std::chrono::milliseconds wait) = 0;
-  // Adds pending deliveries to `spec.destination` for journaled events from the given time or
-  // sequence on (events still within retention). Returns how many.
+  // Adds pending deliveries to `spec.destination` for kept events from the given time or sequence
+  // on that were routed there and have none pending there. Returns how many.
   virtual StatusOr<uint64_t> replay_history(const ReplaySpec& spec,
                                             std::chrono::milliseconds wait) = 0;
 };

@@ -5,7 +5,7 @@
 //   JournalOptions options;
 //   options.file = state_dir / "journal.db";
 //   options.sync = JournalSync::kFull;
-//   auto journal = Journal::open(options, destinations, routes);
+//   auto journal = open_journal(options, destinations, routes);  // journal/open_journal.h
 //
 // Thread rule: plain values; copied freely. `clock`, when set, is called from the journal's own
 // threads.
@@ -18,13 +18,21 @@
 
 namespace simpang::hub {
 
+// Which implementation of Journal open_journal() opens (journal/open_journal.h).
+enum class JournalBackend {
+  kSqlite,  // durable: one SQLite file in WAL mode (journal/sqlite/); the default
+  kMemory,  // not durable: for benchmarks and experiments; a crash loses what is queued
+};
+
 enum class JournalSync {
   kNormal,  // WAL + synchronous=NORMAL: survives a crash of the hub process (kill -9); the last
             // transactions before a power loss or kernel panic may be lost
   kFull,    // WAL + synchronous=FULL: every commit is fsync'ed; survives power loss too
 };
 
+// Settings a backend does not use are ignored by it (the memory backend has no file).
 struct JournalOptions {
+  JournalBackend backend = JournalBackend::kSqlite;
   std::filesystem::path file;
   JournalSync sync = JournalSync::kNormal;
   // Events whose deliveries are all acknowledged are kept this long (for `simpang replay` and for

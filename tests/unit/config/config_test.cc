@@ -133,8 +133,8 @@ plugins:
     plugin: abi-ok-sink
 )");
   ASSERT_TRUE(r.ok()) << dump(r);
-  const JournalSettings& settings = r.config->journal;
-  EXPECT_EQ(settings.kind, JournalKind::kSqlite);
+  const JournalOptions& settings = r.config->journal;
+  EXPECT_EQ(settings.backend, JournalBackend::kSqlite);
   const JournalOptions& options = settings;
   const JournalOptions defaults;
   EXPECT_EQ(options.file, dir_ / "st" / "journal.db");
@@ -164,8 +164,8 @@ plugins:
     plugin: abi-ok-sink
 )");
   ASSERT_TRUE(r.ok()) << dump(r);
-  const JournalSettings& settings = r.config->journal;
-  EXPECT_EQ(settings.kind, JournalKind::kMemory);
+  const JournalOptions& settings = r.config->journal;
+  EXPECT_EQ(settings.backend, JournalBackend::kMemory);
   const JournalOptions& options = settings;
   EXPECT_EQ(options.file, dir_ / "data" / "j.db");
   EXPECT_EQ(options.sync, JournalSync::kFull);

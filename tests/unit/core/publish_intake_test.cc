@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "core_test_util.h"
-#include "journal/memory_journal.h"
+#include "journal/memory/memory_journal.h"
 
 namespace simpang::hub {
 namespace {
@@ -39,7 +39,11 @@ class PublishIntakeTest : public ::testing::Test {
     table_ = std::move(*table);
     JournalOptions options;
     options.max_events = max_events;
-    journal_ = make_memory_journal(options, table_->destinations());
+    std::vector<std::string> routes;
+    for (uint32_t r = 0; r < table_->route_count(); ++r) {
+      routes.push_back(table_->route_name(r));
+    }
+    journal_ = open_memory_journal(options, table_->destinations(), std::move(routes));
     intake_ = std::make_unique<PublishIntake>(*journal_, nullptr, table_->route_count());
   }
 

@@ -1,5 +1,5 @@
 // DedupWindow: the in-memory de-duplication window, checked against a plain reference model.
-#include "journal/dedup_window.h"
+#include "journal/sqlite/dedup_window.h"
 
 #include <gtest/gtest.h>
 

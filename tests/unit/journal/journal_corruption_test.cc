@@ -9,6 +9,7 @@
 
 #include "journal/journal.h"
 #include "journal/journal_admin.h"
+#include "journal/sqlite/sqlite_journal.h"
 #include "journal_test_util.h"
 
 namespace simpang::hub::testing {
@@ -21,7 +22,7 @@ class JournalCorruptionTest : public ::testing::Test {
   StatusOr<std::unique_ptr<Journal>> open() {
     JournalOptions options;
     options.file = file();
-    return Journal::open(options, {"ledger"}, {"all"});
+    return open_sqlite_journal(options, {"ledger"}, {"all"});
   }
 
   // A real journal of a few hundred KiB: events with 256-byte bodies, some acked. Closed cleanly,
@@ -58,8 +59,8 @@ class JournalCorruptionTest : public ::testing::Test {
   }
 
   // Checks the refusal names the file, says `what`, and (for damage) says how to recover.
-  // `admin_too`: JournalAdmin::open refuses it as well (it skips quick_check, which reads the
-  // whole file, so it refuses only what the header checks find).
+  // `admin_too`: open_sqlite_journal_admin refuses it as well (it skips quick_check, which reads
+  // the whole file, so it refuses only what the header checks find).
   void expect_refused(const std::string& what, bool damaged = true, bool admin_too = true) {
     auto journal = open();
     ASSERT_FALSE(journal.ok()) << "opened a journal that should be refused (" << what << ")";
@@ -73,7 +74,7 @@ class JournalCorruptionTest : public ::testing::Test {
       EXPECT_NE(message.find("undelivered events are lost"), std::string::npos) << message;
     }
     if (admin_too) {
-      auto admin = JournalAdmin::open(file());
+      auto admin = open_sqlite_journal_admin(file());
       ASSERT_FALSE(admin.ok());
       EXPECT_NE(admin.status().message().find(what), std::string::npos) << admin.status().message();
     }

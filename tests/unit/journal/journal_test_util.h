@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "journal/journal.h"
+#include "journal/journal_admin.h"
 #include "simpang/v1/event.pb.h"
 #include "test_support.h"
 
@@ -91,6 +92,94 @@ inline std::vector<StoredDelivery> all_pending(Journal& journal, uint32_t destin
   auto rows = journal.load_pending(destination, 0, 1'000'000);
   EXPECT_TRUE(rows.ok()) << rows.status().message();
   return rows.ok() ? std::move(*rows) : std::vector<StoredDelivery>();
+}
+
+// Six events: e0..e5. Types alternate talent.completion.v1 / talent.enrollment.v1. Each goes to
+// the ledger (route "all"); e0..e2 also to the webhook (route "completions"). Then the ledger
+// deliveries of e0, e1, e2 die, the webhook ones of e0, e1 die, everything else is acked.
+struct DeadLetterFixture {
+  std::vector<AppendedEvent> events;
+  std::vector<uint64_t> ledger_dead, webhook_dead;
+  uint64_t highest_id = 0;
+};
+inline DeadLetterFixture populate_dead_letters(Journal& journal) {
+  DeadLetterFixture fixture;
+  std::vector<NewEvent> events;
+  for (int i = 0; i < 6; ++i) {
+    std::vector<NewDelivery> to = {{0, 0}};
+    if (i < 3) {
+      to.push_back({1, 1});
+    }
+    events.push_back(new_event("moodle://lms", "e" + std::to_string(i), to,
+                               i % 2 == 0 ? "talent.completion.v1" : "talent.enrollment.v1"));
+  }
+  auto appended = append_sync(journal, batch_of("lms", std::move(events)));
+  EXPECT_TRUE(appended.ok());
+  if (!appended.ok()) {
+    return fixture;
+  }
+  fixture.events = *appended;
+  std::vector<DeliveryUpdate> updates;
+  for (int i = 0; i < 6; ++i) {
+    const auto& ids = fixture.events[i].delivery_ids;
+    for (size_t d = 0; d < ids.size(); ++d) {
+      fixture.highest_id = std::max(fixture.highest_id, ids[d]);
+      const bool dies = d == 0 ? i < 3 : i < 2;
+      updates.push_back({ids[d],
+                         dies ? DeliveryUpdate::Kind::kDead : DeliveryUpdate::Kind::kAcked,
+                         4,
+                         {},
+                         dies ? "fatal: event " + std::to_string(i) : ""});
+      if (dies) {
+        (d == 0 ? fixture.ledger_dead : fixture.webhook_dead).push_back(ids[d]);
+      }
+    }
+  }
+  const uint64_t before = journal.stats().updates;
+  const size_t count = updates.size();
+  journal.update(std::move(updates));
+  expect_eventually([&] { return journal.stats().updates == before + count; }, "settlements");
+  return fixture;
+}
+
+// Filters and specs spelled out field by field (designated initializers that skip fields trip
+// g++ 12's -Wmissing-field-initializers).
+inline DeadLetterFilter where(std::optional<std::string> destination,
+                              std::optional<std::string> route = std::nullopt,
+                              std::optional<std::string> event_type = std::nullopt) {
+  DeadLetterFilter filter;
+  filter.destination = std::move(destination);
+  filter.route = std::move(route);
+  filter.event_type = std::move(event_type);
+  return filter;
+}
+
+inline DeadLetterFilter with_id(uint64_t delivery_id) {
+  DeadLetterFilter filter;
+  filter.delivery_id = delivery_id;
+  return filter;
+}
+
+inline ReplaySpec from_seq(std::string destination, uint64_t seq) {
+  ReplaySpec spec;
+  spec.destination = std::move(destination);
+  spec.from_seq = seq;
+  return spec;
+}
+
+inline ReplaySpec since(std::string destination, std::chrono::system_clock::time_point time) {
+  ReplaySpec spec;
+  spec.destination = std::move(destination);
+  spec.since = time;
+  return spec;
+}
+
+inline std::vector<uint64_t> ids_of(const std::vector<DeadLetter>& letters) {
+  std::vector<uint64_t> ids;
+  for (const auto& letter : letters) {
+    ids.push_back(letter.delivery_id);
+  }
+  return ids;
 }
 
 }  // namespace simpang::hub::testing

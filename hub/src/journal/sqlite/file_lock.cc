@@ -1,5 +1,5 @@
 // flock(2) on FILE.lock; see file_lock.h.
-#include "journal/file_lock.h"
+#include "journal/sqlite/file_lock.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -1,5 +1,5 @@
 // The journal's schema, its creation and the checks run when a file is opened; see schema.h.
-#include "journal/schema.h"
+#include "journal/sqlite/schema.h"
 
 #include <cstdio>
 #include <cstring>
@@ -151,19 +151,12 @@ Status refuse_damaged(const Db& db, std::string_view what) {
 StatusOr<std::string> quick_check(Db& db) {
   Stmt check(db, "PRAGMA quick_check(5)");
   std::string report;
-  for (;;) {
-    auto row = check.step();
-    if (!row.ok()) {
-      return row.status();
-    }
-    if (!*row) {
-      break;
-    }
+  SIMPANG_RETURN_IF_ERROR(check.for_each_row([&](const Stmt& row) {
     if (!report.empty()) {
       report += "; ";
     }
-    report += check.column_text(0);
-  }
+    report += row.column_text(0);
+  }));
   return report;
 }
 

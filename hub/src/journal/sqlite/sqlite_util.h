@@ -6,6 +6,10 @@
 //   Stmt insert(*db, "INSERT INTO t(a, b) VALUES (?1, ?2)");
 //   insert.bind(1, int64_t{7}).bind_text(2, name);
 //   SIMPANG_RETURN_IF_ERROR(insert.run());
+//   Stmt select(*db, "SELECT a FROM t WHERE b = ?1");
+//   SIMPANG_RETURN_IF_ERROR(select.bind_text(1, name).for_each_row([&](const Stmt& row) {
+//     values.push_back(row.column_int(0));
+//   }));
 //
 // Thread rule: a Db and its Stmts are used by one thread at a time (connections are opened with
 // SQLITE_OPEN_NOMUTEX, so SQLite does not lock for us).
@@ -18,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "simpang/sdk/status.h"
 
@@ -82,6 +87,15 @@ class Stmt {
   StatusOr<bool> step();
   // Runs a statement that returns no rows to completion and resets it.
   Status run();
+  // Steps through the rows, calling `on_row(const Stmt&)` for each (it reads the columns), then
+  // resets the statement, which also ends its read transaction. `on_row` returns void (go on),
+  // bool (false stops early), Status (an error stops, and is returned) or StatusOr<bool> (both).
+  // A step error is returned. The one row loop of the journal: every query that reads rows goes
+  // through it.
+  template <typename OnRow>
+  Status for_each_row(OnRow&& on_row);
+  // Steps once and resets: whether the statement returns a row (an EXISTS-style probe).
+  StatusOr<bool> exists();
   // Resets the statement so it can be run again; keeps the bindings.
   void reset();
 
@@ -100,6 +114,46 @@ class Stmt {
   int prepare_rc_ = SQLITE_OK;
   std::string prepare_error_;
 };
+
+template <typename OnRow>
+Status Stmt::for_each_row(OnRow&& on_row) {
+  using Result = std::invoke_result_t<OnRow&, const Stmt&>;
+  for (;;) {
+    auto row = step();
+    if (!row.ok()) {
+      return row.status();  // step() has reset the statement
+    }
+    if (!*row) {
+      break;
+    }
+    if constexpr (std::is_void_v<Result>) {
+      on_row(static_cast<const Stmt&>(*this));
+    } else if constexpr (std::is_same_v<Result, bool>) {
+      if (!on_row(static_cast<const Stmt&>(*this))) {
+        break;
+      }
+    } else if constexpr (std::is_same_v<Result, Status>) {
+      Status status = on_row(static_cast<const Stmt&>(*this));
+      if (!status.ok()) {
+        reset();
+        return status;
+      }
+    } else {
+      static_assert(std::is_same_v<Result, StatusOr<bool>>,
+                    "on_row returns void, bool, Status or StatusOr<bool>");
+      StatusOr<bool> go_on = on_row(static_cast<const Stmt&>(*this));
+      if (!go_on.ok()) {
+        reset();
+        return go_on.status();
+      }
+      if (!*go_on) {
+        break;
+      }
+    }
+  }
+  reset();
+  return Status::Ok();
+}
 
 // Runs `sql` as a transaction bracket, rolling back on destruction unless commit() succeeded.
 // Used where a failure in the middle must leave nothing behind.

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "journal/journal_admin.h"
-#include "journal/schema.h"
-#include "journal/sqlite_util.h"
+#include "journal/sqlite/schema.h"
+#include "journal/sqlite/sqlite_util.h"
 
 namespace simpang::hub::journal_internal {
 
@@ -60,7 +60,6 @@ class EventRows {
                          bool replays_exist = true);
 
  private:
-  StatusOr<bool> probe(Stmt& stmt);
   Stmt event_range_;       // events.first_delivery, delivery_count of a seq
   Stmt pending_in_range_;  // a pending row in an id range, of the event, not the excepted one
   Stmt any_in_range_;      // any row in an id range

@@ -1,5 +1,5 @@
 // Operations shared by the journal's writer and JournalAdmin; see store.h.
-#include "journal/store.h"
+#include "journal/sqlite/store.h"
 
 #include <algorithm>
 #include <set>
@@ -54,16 +54,9 @@ Status replay_dead(Db& db, const QueuedRequest& request, Counters& counters, Out
     Stmt select(
         db, "SELECT d.id, d.destination, d.event_seq" + std::string(kDeadFrom) + " ORDER BY d.id");
     bind_dead_filter(select, filter);
-    for (;;) {
-      auto row = select.step();
-      if (!row.ok()) {
-        return row.status();
-      }
-      if (!*row) {
-        break;
-      }
-      rows.push_back(Dead{select.column_int(0), select.column_int(1), select.column_int(2)});
-    }
+    SIMPANG_RETURN_IF_ERROR(select.for_each_row([&](const Stmt& row) {
+      rows.push_back(Dead{row.column_int(0), row.column_int(1), row.column_int(2)});
+    }));
   }
   EventRows events(db);
   SIMPANG_RETURN_IF_ERROR(events.prepared());
@@ -135,34 +128,22 @@ Status replay_history(Db& db, const QueuedRequest& request, Counters& counters, 
               "not_before_ms, siblings) VALUES (?1, ?2, ?3, ?4, 0, 0, 0, 0)");
   EventRows events(db);
   SIMPANG_RETURN_IF_ERROR(events.prepared());
-  auto probe = [](Stmt& stmt) -> StatusOr<bool> {
-    auto row = stmt.step();
-    stmt.reset();
-    return row;
-  };
   // Inserting into deliveries while reading events is safe: different tables.
-  for (;;) {
-    auto row = select.step();
-    if (!row.ok()) {
-      return row.status();
-    }
-    if (!*row) {
-      break;
-    }
-    const int64_t seq = select.column_int(0);
-    const int64_t route = select.column_int(1);
-    const int64_t first = select.column_int(2);
-    const int64_t count = select.column_int(3);
-    auto own = probe(owed_own.bind(1, first).bind(2, first + count - 1).bind(3, destination));
+  SIMPANG_RETURN_IF_ERROR(select.for_each_row([&](const Stmt& row) -> Status {
+    const int64_t seq = row.column_int(0);
+    const int64_t route = row.column_int(1);
+    const int64_t first = row.column_int(2);
+    const int64_t count = row.column_int(3);
+    auto own = owed_own.bind(1, first).bind(2, first + count - 1).bind(3, destination).exists();
     if (!own.ok()) {
       return own.status();
     }
-    auto replayed = probe(owed_replayed.bind(1, seq).bind(2, destination));
+    auto replayed = owed_replayed.bind(1, seq).bind(2, destination).exists();
     if (!replayed.ok()) {
       return replayed.status();
     }
     if (*own || *replayed) {
-      continue;
+      return Status::Ok();
     }
     auto pending = events.has_pending(seq, /*except_id=*/0, /*siblings=*/-1);
     if (!pending.ok()) {
@@ -177,7 +158,8 @@ Status replay_history(Db& db, const QueuedRequest& request, Counters& counters, 
                                 .bind(4, route)
                                 .run());
     ++outcome.count;
-  }
+    return Status::Ok();
+  }));
   if (outcome.count > 0) {
     outcome.destination_ids.insert(destination);
   }
@@ -238,12 +220,6 @@ Status EventRows::prepared() {
   return Status::Ok();
 }
 
-StatusOr<bool> EventRows::probe(Stmt& stmt) {
-  auto row = stmt.step();
-  stmt.reset();
-  return row;
-}
-
 StatusOr<bool> EventRows::has_pending(int64_t event_seq, int64_t except_id, int64_t siblings,
                                       bool replays_exist) {
   // The event's own ids: around the settled row when its siblings count is known (the event's
@@ -267,7 +243,7 @@ StatusOr<bool> EventRows::has_pending(int64_t event_seq, int64_t except_id, int6
   }
   if (low <= high) {
     auto own =
-        probe(pending_in_range_.bind(1, low).bind(2, high).bind(3, event_seq).bind(4, except_id));
+        pending_in_range_.bind(1, low).bind(2, high).bind(3, event_seq).bind(4, except_id).exists();
     if (!own.ok() || *own) {
       return own;
     }
@@ -275,14 +251,14 @@ StatusOr<bool> EventRows::has_pending(int64_t event_seq, int64_t except_id, int6
   if (!replays_exist) {
     return false;
   }
-  return probe(pending_replayed_.bind(1, event_seq).bind(2, except_id));
+  return pending_replayed_.bind(1, event_seq).bind(2, except_id).exists();
 }
 
 StatusOr<bool> EventRows::has_any(int64_t event_seq, int64_t first_delivery, int64_t delivery_count,
                                   bool replays_exist) {
   if (delivery_count > 0) {
     auto own =
-        probe(any_in_range_.bind(1, first_delivery).bind(2, first_delivery + delivery_count - 1));
+        any_in_range_.bind(1, first_delivery).bind(2, first_delivery + delivery_count - 1).exists();
     if (!own.ok() || *own) {
       return own;
     }
@@ -290,7 +266,7 @@ StatusOr<bool> EventRows::has_any(int64_t event_seq, int64_t first_delivery, int
   if (!replays_exist) {
     return false;
   }
-  return probe(any_replayed_.bind(1, event_seq));
+  return any_replayed_.bind(1, event_seq).exists();
 }
 
 StatusOr<std::optional<int64_t>> find_name(Db& db, NameKind kind, std::string_view name) {
@@ -320,16 +296,9 @@ StatusOr<std::vector<std::string>> list_names(Db& db, NameKind kind) {
   Stmt stmt(db, "SELECT name FROM names WHERE kind = ?1 ORDER BY name");
   stmt.bind(1, static_cast<int64_t>(kind));
   std::vector<std::string> names;
-  for (;;) {
-    auto row = stmt.step();
-    if (!row.ok()) {
-      return row.status();
-    }
-    if (!*row) {
-      return names;
-    }
-    names.emplace_back(stmt.column_text(0));
-  }
+  SIMPANG_RETURN_IF_ERROR(
+      stmt.for_each_row([&](const Stmt& row) { names.emplace_back(row.column_text(0)); }));
+  return names;
 }
 
 void bind_dead_filter(Stmt& stmt, const DeadLetterFilter& filter) {
@@ -359,19 +328,12 @@ StatusOr<std::vector<ExecutedRequest>> run_queued_requests(Db& db, Counters& cou
     Stmt select(db,
                 "SELECT id, kind, delivery_id, destination, route, event_type, since_ms, from_seq "
                 "FROM requests WHERE state = 'queued' ORDER BY id");
-    for (;;) {
-      auto row = select.step();
-      if (!row.ok()) {
-        return row.status();
-      }
-      if (!*row) {
-        break;
-      }
-      queued.push_back(QueuedRequest{select.column_int(0), std::string(select.column_text(1)),
-                                     optional_int(select, 2), optional_text(select, 3),
-                                     optional_text(select, 4), optional_text(select, 5),
-                                     optional_int(select, 6), optional_int(select, 7)});
-    }
+    SIMPANG_RETURN_IF_ERROR(select.for_each_row([&](const Stmt& row) {
+      queued.push_back(QueuedRequest{row.column_int(0), std::string(row.column_text(1)),
+                                     optional_int(row, 2), optional_text(row, 3),
+                                     optional_text(row, 4), optional_text(row, 5),
+                                     optional_int(row, 6), optional_int(row, 7)});
+    }));
   }
   std::vector<ExecutedRequest> executed;
   Stmt finish(db,

@@ -1,13 +1,13 @@
-// JournalAdmin over the SQLite journal: reads and drops dead letters directly, and turns replays
-// into rows of the requests table that the lock holder carries out (see store.h).
-#include "journal/journal_admin.h"
-
+// The SQLite journal's admin (open_sqlite_journal_admin): reads and drops dead letters directly,
+// and turns replays into rows of the requests table that the lock holder carries out (store.h).
 #include <thread>
 
-#include "journal/file_lock.h"
-#include "journal/schema.h"
-#include "journal/sqlite_util.h"
-#include "journal/store.h"
+#include "journal/journal_admin.h"
+#include "journal/sqlite/file_lock.h"
+#include "journal/sqlite/schema.h"
+#include "journal/sqlite/sqlite_journal.h"
+#include "journal/sqlite/sqlite_util.h"
+#include "journal/sqlite/store.h"
 #include "simpang/v1/event.pb.h"
 
 namespace simpang::hub {
@@ -22,9 +22,9 @@ constexpr auto kRequestPollInterval = std::chrono::milliseconds(20);
 
 // Thread rule: one thread at a time (it owns one connection). OWNERSHIP: owns its connection; a
 // lock it takes to carry out a request itself is held only for that transaction.
-class JournalAdminImpl final : public JournalAdmin {
+class SqliteJournalAdmin final : public JournalAdmin {
  public:
-  explicit JournalAdminImpl(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+  explicit SqliteJournalAdmin(std::unique_ptr<Db> db) : db_(std::move(db)) {}
 
   bool hub_running() override { return FileLock::held_by_someone(db_->path()); }
   StatusOr<std::vector<DeadLetter>> list_dead(const DeadLetterFilter& filter,
@@ -46,8 +46,8 @@ class JournalAdminImpl final : public JournalAdmin {
   std::unique_ptr<Db> db_;
 };
 
-StatusOr<std::vector<DeadLetter>> JournalAdminImpl::list_dead(const DeadLetterFilter& filter,
-                                                              size_t limit) {
+StatusOr<std::vector<DeadLetter>> SqliteJournalAdmin::list_dead(const DeadLetterFilter& filter,
+                                                                size_t limit) {
   Stmt stmt(*db_,
             "SELECT d.id, d.event_seq, coalesce(dn.name, ''), coalesce(rn.name, ''), d.attempts,"
             " coalesce(d.last_error, ''), coalesce(d.dead_at_ms, 0), e.event_id, e.source, e.body" +
@@ -55,34 +55,28 @@ StatusOr<std::vector<DeadLetter>> JournalAdminImpl::list_dead(const DeadLetterFi
   journal_internal::bind_dead_filter(stmt, filter);
   stmt.bind(5, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
   std::vector<DeadLetter> letters;
-  for (;;) {
-    auto row = stmt.step();
-    if (!row.ok()) {
-      return row.status();
-    }
-    if (!*row) {
-      return letters;
-    }
+  SIMPANG_RETURN_IF_ERROR(stmt.for_each_row([&](const Stmt& row) {
     DeadLetter& letter = letters.emplace_back();
-    letter.delivery_id = static_cast<uint64_t>(stmt.column_int(0));
-    letter.event_seq = static_cast<uint64_t>(stmt.column_int(1));
-    letter.destination = stmt.column_text(2);
-    letter.route = stmt.column_text(3);
-    letter.attempts = static_cast<uint32_t>(stmt.column_int(4));
-    letter.last_error = stmt.column_text(5);
-    letter.dead_at = journal_internal::from_ms(stmt.column_int(6));
-    letter.event_id = stmt.column_text(7);
-    letter.event_source = stmt.column_text(8);
-    letter.body = stmt.column_blob(9);
+    letter.delivery_id = static_cast<uint64_t>(row.column_int(0));
+    letter.event_seq = static_cast<uint64_t>(row.column_int(1));
+    letter.destination = row.column_text(2);
+    letter.route = row.column_text(3);
+    letter.attempts = static_cast<uint32_t>(row.column_int(4));
+    letter.last_error = row.column_text(5);
+    letter.dead_at = journal_internal::from_ms(row.column_int(6));
+    letter.event_id = row.column_text(7);
+    letter.event_source = row.column_text(8);
+    letter.body = row.column_blob(9);
     simpang::v1::Event event;
     if (event.ParseFromString(letter.body)) {
       letter.event_type = event.type();
       letter.event_subject = event.subject();
     }
-  }
+  }));
+  return letters;
 }
 
-StatusOr<DeadLetter> JournalAdminImpl::show_dead(uint64_t delivery_id) {
+StatusOr<DeadLetter> SqliteJournalAdmin::show_dead(uint64_t delivery_id) {
   DeadLetterFilter filter;
   filter.delivery_id = delivery_id;
   auto letters = list_dead(filter, 1);
@@ -101,7 +95,7 @@ StatusOr<DeadLetter> JournalAdminImpl::show_dead(uint64_t delivery_id) {
   return std::move(letters->front());
 }
 
-StatusOr<uint64_t> JournalAdminImpl::drop_dead(const DeadLetterFilter& filter) {
+StatusOr<uint64_t> SqliteJournalAdmin::drop_dead(const DeadLetterFilter& filter) {
   // Dead rows are not in the hub's memory, so deleting them directly is safe while it runs.
   Stmt drop(*db_, "DELETE FROM deliveries WHERE id IN (SELECT d.id" +
                       std::string(journal_internal::kDeadFrom) + ")");
@@ -110,8 +104,8 @@ StatusOr<uint64_t> JournalAdminImpl::drop_dead(const DeadLetterFilter& filter) {
   return static_cast<uint64_t>(sqlite3_changes64(db_->handle()));
 }
 
-StatusOr<uint64_t> JournalAdminImpl::replay_dead(const DeadLetterFilter& filter,
-                                                 std::chrono::milliseconds wait) {
+StatusOr<uint64_t> SqliteJournalAdmin::replay_dead(const DeadLetterFilter& filter,
+                                                   std::chrono::milliseconds wait) {
   Stmt insert(*db_,
               "INSERT INTO requests(kind, created_ms, delivery_id, destination, route, event_type)"
               " VALUES ('replay_dead', ?1, ?2, ?3, ?4, ?5)");
@@ -132,8 +126,8 @@ StatusOr<uint64_t> JournalAdminImpl::replay_dead(const DeadLetterFilter& filter,
   return await_request(sqlite3_last_insert_rowid(db_->handle()), wait);
 }
 
-StatusOr<uint64_t> JournalAdminImpl::replay_history(const ReplaySpec& spec,
-                                                    std::chrono::milliseconds wait) {
+StatusOr<uint64_t> SqliteJournalAdmin::replay_history(const ReplaySpec& spec,
+                                                      std::chrono::milliseconds wait) {
   if (!spec.since && !spec.from_seq) {
     return Status::Error("journal " + file() +
                          ": a history replay needs a start: a time (since) or an event sequence "
@@ -169,7 +163,7 @@ StatusOr<uint64_t> JournalAdminImpl::replay_history(const ReplaySpec& spec,
   return await_request(sqlite3_last_insert_rowid(db_->handle()), wait);
 }
 
-Status JournalAdminImpl::run_requests_here() {
+Status SqliteJournalAdmin::run_requests_here() {
   journal_internal::Transaction transaction(*db_);
   SIMPANG_RETURN_IF_ERROR(transaction.begin());
   auto ids = journal_internal::load_counters(*db_);
@@ -189,7 +183,7 @@ Status JournalAdminImpl::run_requests_here() {
   return transaction.commit();
 }
 
-StatusOr<uint64_t> JournalAdminImpl::await_request(int64_t id, std::chrono::milliseconds wait) {
+StatusOr<uint64_t> SqliteJournalAdmin::await_request(int64_t id, std::chrono::milliseconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
   Stmt state(*db_,
              "SELECT state, coalesce(count, 0), coalesce(error, '') FROM requests WHERE id = ?1");
@@ -239,7 +233,8 @@ StatusOr<uint64_t> JournalAdminImpl::await_request(int64_t id, std::chrono::mill
 
 }  // namespace
 
-StatusOr<std::unique_ptr<JournalAdmin>> JournalAdmin::open(const std::filesystem::path& file) {
+StatusOr<std::unique_ptr<JournalAdmin>> open_sqlite_journal_admin(
+    const std::filesystem::path& file) {
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) {
     return Status::Error("journal " + file.string() +
@@ -255,7 +250,7 @@ StatusOr<std::unique_ptr<JournalAdmin>> JournalAdmin::open(const std::filesystem
   // wait for that (the hub checks on every start).
   SIMPANG_RETURN_IF_ERROR(
       journal_internal::prepare_schema(**db, /*create=*/false, /*verify=*/false));
-  return std::unique_ptr<JournalAdmin>(new JournalAdminImpl(std::move(*db)));
+  return std::unique_ptr<JournalAdmin>(new SqliteJournalAdmin(std::move(*db)));
 }
 
 }  // namespace simpang::hub

@@ -1,5 +1,5 @@
 // The in-memory de-duplication window; see dedup_window.h.
-#include "journal/dedup_window.h"
+#include "journal/sqlite/dedup_window.h"
 
 #include <algorithm>
 #include <utility>

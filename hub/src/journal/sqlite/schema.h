@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "journal/journal.h"
-#include "journal/sqlite_util.h"
+#include "journal/journal_options.h"
+#include "journal/sqlite/sqlite_util.h"
 #include "simpang/sdk/status.h"
 
 namespace simpang::hub::journal_internal {

@@ -1,5 +1,5 @@
 // RAII wrappers over sqlite3* and sqlite3_stmt*; see sqlite_util.h.
-#include "journal/sqlite_util.h"
+#include "journal/sqlite/sqlite_util.h"
 
 #include <utility>
 
@@ -132,6 +132,12 @@ Status Stmt::run() {
   Status status = rc == SQLITE_DONE ? Status::Ok() : step_error();
   reset();
   return status;
+}
+
+StatusOr<bool> Stmt::exists() {
+  auto row = step();
+  reset();
+  return row;
 }
 
 void Stmt::reset() {
