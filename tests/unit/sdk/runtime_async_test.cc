@@ -80,6 +80,20 @@ class LaterSink : public simpang::sdk::Sink {
   }
 };
 
+// Defers each delivery; the test publishes its output and settles it later.
+class LaterTransform : public simpang::sdk::Transform {
+ public:
+  explicit LaterTransform(Context& ctx) {}
+  void on_start(Context& ctx) override {
+    shared->update([&] { shared->ctx = &ctx; });
+  }
+  Outcome on_event(Context& ctx, const simpang::v1::Event& event) override {
+    const PendingDelivery handle = ctx.defer();
+    shared->update([&] { shared->handles.push_back(handle); });
+    return Outcome::pending();
+  }
+};
+
 // The hub's side: a ROUTER socket the runtime's DEALER connects to.
 class ScriptedHub {
  public:
@@ -429,6 +443,48 @@ TEST_F(RuntimeAsyncTest, AtTheDeadlineStillPendingDeliveriesAreAbandonedAndRepor
   EXPECT_EQ(instance.stop(milliseconds(200)), SIMPANG_STOP_INCOMPLETE);
   EXPECT_EQ(instance.last_error(),
             "stopped with 1 deliveries still pending (the hub delivers them again)");
+}
+
+TEST_F(RuntimeAsyncTest, ATransformsLaterSettlementWaitsForItsOutputToBeDurable) {
+  ScriptedHub hub(context_, endpoint_);
+  Instance<LaterTransform> instance(context_, endpoint_);
+  hub.welcome(/*max_batch=*/16);
+  auto credit = hub.receive_significant();
+  ASSERT_TRUE(credit && credit->has_credit());
+  wire::Frame deliver;
+  auto* delivery = deliver.mutable_deliver()->add_deliveries();
+  delivery->set_delivery_id(5);
+  delivery->set_event(make_event("in").SerializeAsString());
+  hub.send(deliver);
+  ASSERT_TRUE(shared_.wait([] { return shared->handles.size() == 1; }));
+  on_runtime([](Context& ctx) {
+    EXPECT_TRUE(ctx.emit(make_event("out")).ok());
+    EXPECT_TRUE(ctx.settle(shared->handles[0], Outcome::ack()));
+  });
+  auto published = hub.receive_significant();
+  ASSERT_TRUE(published && published->has_publish());
+  barrier();
+  EXPECT_FALSE(hub.receive_significant(milliseconds(0)).has_value())
+      << "the input was settled before its output was acknowledged";
+  hub.ack(published->publish().batch());
+  auto settle = hub.receive_significant();
+  ASSERT_TRUE(settle && settle->has_settle());
+  ASSERT_EQ(settle->settle().settlements_size(), 1);
+  EXPECT_EQ(settle->settle().settlements(0).delivery_id(), 5u);
+}
+
+TEST_F(RuntimeAsyncTest, WorkPostedAfterTheRuntimeFinishedIsDroppedNotRun) {
+  ScriptedHub hub(context_, endpoint_);
+  Instance<Publisher> instance(context_, endpoint_);
+  hub.welcome(/*max_batch=*/16);
+  barrier();
+  EXPECT_EQ(instance.stop(milliseconds(1000)), SIMPANG_STOP_CLEAN) << instance.last_error();
+  // The plugin object still exists (until destroy), so its threads may still post: dropped.
+  auto token = std::make_shared<int>(0);
+  std::atomic<bool> ran{false};
+  shared_.ctx->post([token, &ran] { ran = true; });
+  EXPECT_EQ(token.use_count(), 1) << "destroyed at once, without running";
+  EXPECT_FALSE(ran);
 }
 
 }  // namespace

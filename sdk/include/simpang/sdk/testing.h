@@ -157,7 +157,7 @@ class FakeContext final : public Context {
   // at its own due time; a repeating one runs again as often as it falls due. Callbacks scheduled
   // by callbacks run too if they fall due in time. Scheduled callbacks run only while `running`
   // (set by the harness between start and stop); deadlines whenever the plugin is started, as in
-  // the runtime. Runs the posted work again at the end.
+  // the runtime. Posted work that callbacks post runs after each of them.
   void advance(std::chrono::milliseconds duration);
   // How many callbacks are scheduled.
   size_t scheduled() const;
