@@ -2,10 +2,10 @@
 // its one thread, speaks the wire protocol (sdk/proto/simpang/v1/wire.proto) with the hub, and calls
 // the plugin object's callbacks on that thread.
 //
-// Its code is in three files by concern: runtime.cc (lifecycle, the loop, the socket, frames from
-// the hub, posted work, timers, the ABI thunks), runtime_publish.cc (emit, publish with completion,
-// batches and their acks, cursors, metrics) and runtime_deliver.cc (deliveries, synchronous and
-// pending settlement, credit).
+// Its code is in files by concern: runtime.cc (lifecycle, the loop, the socket, frames from the
+// hub, posted work, timers), runtime_publish.cc (emit, publish with completion, batches and their
+// acks, cursors, metrics), runtime_deliver.cc (deliveries, synchronous and pending settlement,
+// credit) and runtime_abi.cc (the ABI thunks).
 #pragma once
 
 #include <atomic>
