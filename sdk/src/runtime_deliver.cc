@@ -1,9 +1,9 @@
 // The SDK runtime, delivery: Deliver frames to on_event, settlements back to the hub (at once, or
 // later for pending deliveries), and the credit that bounds what the hub sends.
-#include "runtime.h"
-
 #include <algorithm>
 #include <utility>
+
+#include "runtime.h"
 
 namespace simpang::sdk::internal {
 namespace wire = simpang::v1::wire;

@@ -81,8 +81,8 @@ Status Runtime::publish(std::vector<simpang::v1::Event> events, milliseconds dea
   for (size_t i = 0; i < events.size(); ++i) {
     simpang::v1::Event& event = events[i];
     if (Status status = check_emittable(event); !status.ok()) {
-      return Status::Error("publish: event " + std::to_string(i) + " of the group: " +
-                           status.message());
+      return Status::Error("publish: event " + std::to_string(i) +
+                           " of the group: " + status.message());
     }
     if (event.spec_version().empty()) {
       event.set_spec_version("1.0");
@@ -102,13 +102,12 @@ Status Runtime::publish(std::vector<simpang::v1::Event> events, milliseconds dea
   group.done = std::move(done);
   group.unanswered = events.size();
   group.timeout = deadline;
-  group.deadline = deadlines_.add(Clock::now() + deadline, milliseconds(0),
-                                  [this, id] { time_out_group(id); });
+  group.deadline =
+      deadlines_.add(Clock::now() + deadline, milliseconds(0), [this, id] { time_out_group(id); });
   for (size_t i = 0; i < events.size(); ++i) {
     // A run per batch: a new one whenever this event starts the batch being filled.
     if (current_groups_.empty() || current_groups_.back().group != id) {
-      current_groups_.push_back(
-          GroupSpan{id, static_cast<uint32_t>(current_events_), 0, i});
+      current_groups_.push_back(GroupSpan{id, static_cast<uint32_t>(current_events_), 0, i});
     }
     append_event(events[i], sizes[i]);
     ++current_groups_.back().count;
@@ -144,8 +143,7 @@ void Runtime::answer_groups(const Batch& batch, const wire::PublishReject* rejec
       // The group's own caller hears of it; a group already timed out is gone.
       if (auto it = groups_.find(span->group); it != groups_.end()) {
         it->second.rejections.push_back(EventRejection{
-            span->first_in_group + (rejection.index() - span->first_in_batch),
-            rejection.reason()});
+            span->first_in_group + (rejection.index() - span->first_in_batch), rejection.reason()});
       }
     }
   }
@@ -271,9 +269,9 @@ void Runtime::seal_current_batch() {
   using google::protobuf::io::CodedOutputStream;
   const size_t publish_size =
       1 + CodedOutputStream::VarintSize64(batch.id) + (current_wire_.size() - kPublishHeaderRoom);
-  const size_t header_size =
-      1 + CodedOutputStream::VarintSize32(static_cast<uint32_t>(publish_size)) + 1 +
-      CodedOutputStream::VarintSize64(batch.id);
+  const size_t header_size = 1 +
+                             CodedOutputStream::VarintSize32(static_cast<uint32_t>(publish_size)) +
+                             1 + CodedOutputStream::VarintSize64(batch.id);
   batch.wire_offset = kPublishHeaderRoom - header_size;
   auto* out = reinterpret_cast<uint8_t*>(current_wire_.data() + batch.wire_offset);
   *out++ = kFramePublishTag;

@@ -28,11 +28,10 @@ std::vector<std::string> lines_of(const std::filesystem::path& path) {
 TEST(AsyncPluginsTest, GroupsPublishedFromAThreadAreAnsweredDurableAndAllArrive) {
   constexpr int kGroups = 6;
   constexpr int kGroupSize = 700;  // more than one wire batch (the hub's max_batch is 512)
-  HubFixture hub({.plugin = plugin("test-async-source"),
-                  .kind = SIMPANG_KIND_SOURCE,
-                  .config = {{"groups", kGroups},
-                             {"group_size", kGroupSize},
-                             {"answers", "answers.txt"}}});
+  HubFixture hub(
+      {.plugin = plugin("test-async-source"),
+       .kind = SIMPANG_KIND_SOURCE,
+       .config = {{"groups", kGroups}, {"group_size", kGroupSize}, {"answers", "answers.txt"}}});
   const auto answers = hub.instance_dir() / "answers.txt";
   hub.start();
   const auto out = hub.wait_for_output(kGroups * kGroupSize);

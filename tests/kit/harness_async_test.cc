@@ -68,8 +68,7 @@ TEST(HarnessAsyncTest, PostedWorkRunsInOrderOnlyWhenTheTestRunsIt) {
   h.start();
   EXPECT_TRUE(h.plugin().ran.empty()) << "nothing runs inside post()";
   EXPECT_EQ(h.run_posted(), 3u);
-  EXPECT_EQ(h.plugin().ran,
-            (std::vector<std::string>{"first", "second", "posted by posted work"}));
+  EXPECT_EQ(h.plugin().ran, (std::vector<std::string>{"first", "second", "posted by posted work"}));
   EXPECT_EQ(h.run_posted(), 0u);
 }
 
@@ -91,7 +90,8 @@ TEST(HarnessAsyncTest, WorkPostedByAThreadRunsOnTheTestsThread) {
   std::atomic<bool> elsewhere{false};
   h.context().post([&] { elsewhere = std::this_thread::get_id() != test_thread; });
   h.plugin().post_from_thread(100);
-  ASSERT_TRUE(h.run_posted_until([&] { return h.plugin().ran.size() == 103; }, milliseconds(10000)));
+  ASSERT_TRUE(
+      h.run_posted_until([&] { return h.plugin().ran.size() == 103; }, milliseconds(10000)));
   EXPECT_FALSE(elsewhere);
   EXPECT_EQ(h.plugin().ran.back(), "thread 99") << "in the order posted";
 }

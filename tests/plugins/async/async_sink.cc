@@ -5,7 +5,8 @@
 // asks for a delivery window of `window` and writes to `stats` the most deliveries it ever held
 // pending ("max_pending N"), so a test can check that they overlapped and stayed within the window.
 //
-// config: path, stats (required; relative to the state directory), window (default 8), latency_ms (default 2)
+// config: path, stats (required; relative to the state directory), window (default 8),
+//         latency_ms (default 2)
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -99,9 +100,9 @@ class AsyncSink : public simpang::sdk::Sink {
   const std::chrono::milliseconds latency_;
   const std::filesystem::path path_;
   const std::filesystem::path stats_;
-  std::ofstream out_;       // the runtime thread's
-  int pending_ = 0;         // the runtime thread's
-  int max_pending_ = 0;     // the runtime thread's
+  std::ofstream out_;    // the runtime thread's
+  int pending_ = 0;      // the runtime thread's
+  int max_pending_ = 0;  // the runtime thread's
   std::mutex mutex_;
   std::condition_variable queued_cv_;
   std::deque<Request> queue_;  // GUARDED_BY(mutex_)

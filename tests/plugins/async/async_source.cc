@@ -5,8 +5,8 @@
 // written to `answers` as one line, "<group> durable", "<group> rejected <index>,<index>..." or
 // "<group> timed_out <why>", so a test can compare what was answered with what arrived.
 //
-// config: answers (path, required; relative to the state directory), groups (default 10), group_size (default 700: more than one
-//         wire batch), deadline_ms (default 10000)
+// config: answers (path, required; relative to the state directory), groups (default 10),
+//         group_size (default 700: more than one wire batch), deadline_ms (default 10000)
 #include <condition_variable>
 #include <fstream>
 #include <mutex>

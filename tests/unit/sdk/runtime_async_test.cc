@@ -38,10 +38,10 @@ simpang::v1::Event make_event(const std::string& id) {
 struct Shared {
   std::mutex mutex;
   std::condition_variable changed;
-  Context* ctx = nullptr;                  // set in on_start
-  std::vector<PublishResult> results;      // publish completions, in order
-  std::vector<PendingDelivery> handles;    // pending deliveries, in order
-  std::vector<bool> settled;               // what each settle() returned
+  Context* ctx = nullptr;                // set in on_start
+  std::vector<PublishResult> results;    // publish completions, in order
+  std::vector<PendingDelivery> handles;  // pending deliveries, in order
+  std::vector<bool> settled;             // what each settle() returned
   int barriers = 0;
 
   template <typename Pred>
@@ -186,7 +186,8 @@ class Instance {
       return SIMPANG_STOP_CLEAN;
     }
     stopped_ = true;
-    return simpang::sdk::internal::stop_instance(instance_, static_cast<uint32_t>(deadline.count()));
+    return simpang::sdk::internal::stop_instance(instance_,
+                                                 static_cast<uint32_t>(deadline.count()));
   }
   std::string last_error() {
     const char* error = simpang::sdk::internal::instance_last_error(instance_);
@@ -415,9 +416,8 @@ TEST_F(RuntimeAsyncTest, AtStopPendingDeliveriesMaySettleUntilTheDeadline) {
   hub.send(deliver);
   ASSERT_TRUE(shared_.wait([] { return shared->handles.size() == 1; }));
   // A completion thread settles it while the runtime stops.
-  std::thread completion([] {
-    shared->ctx->post([] { shared->ctx->settle(shared->handles[0], Outcome::ack()); });
-  });
+  std::thread completion(
+      [] { shared->ctx->post([] { shared->ctx->settle(shared->handles[0], Outcome::ack()); }); });
   EXPECT_EQ(instance.stop(milliseconds(5000)), SIMPANG_STOP_CLEAN) << instance.last_error();
   completion.join();
   bool settled = false;
