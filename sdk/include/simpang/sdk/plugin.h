@@ -32,6 +32,29 @@
 // Doing your own I/O: publish() tells you when the hub has journaled a group of events (answer
 // your client only then); a consumer returns Outcome::pending() with a PendingDelivery from
 // defer() and settles it with settle() when its own request completes. See each declaration.
+// In outline (`server`, `client` and `respond` stand for your own I/O library):
+//
+//   // An ingress: a request arrives on the server's thread.
+//   server.on_request([&ctx](Request request) {
+//     ctx.post([&ctx, request = std::move(request)]() mutable {         // to the runtime thread
+//       // 2xx for kDurable, 4xx for kRejected, 503 for kTimedOut: answered on the runtime thread
+//       // (hand the response back to the server's thread as your server requires).
+//       Status s = ctx.publish(to_events(request), std::chrono::seconds(5),
+//                              [request](const PublishResult& r) { respond(request, r); });
+//       if (!s.ok()) respond_bad_request(request, s.message());
+//     });
+//   });
+//
+//   // A webhook sink: settles each delivery when its HTTP call completes.
+//   Outcome on_event(Context& ctx, const Event& event) override {
+//     PendingDelivery d = ctx.defer();
+//     client.send(to_request(event), [&ctx, d](int status) {           // on the client's thread
+//       ctx.post([&ctx, d, status] {
+//         ctx.settle(d, status < 300 ? Outcome::ack() : Outcome::retry_later("HTTP error"));
+//       });
+//     });
+//     return Outcome::pending();
+//   }
 #pragma once
 
 #include <chrono>
@@ -149,7 +172,6 @@ class PublishResult {
   }
 
   Kind kind() const { return kind_; }
-  bool durable_all() const { return kind_ == Kind::kDurable; }
   // kRejected: the refused events, in group order. Empty otherwise.
   const std::vector<EventRejection>& rejections() const { return rejections_; }
   // kTimedOut: what the runtime knew (e.g. "no answer from the hub within 5000 ms"). Empty
