@@ -1,4 +1,5 @@
 // The `simpang` command: run a hub, check a configuration, print versions.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -57,13 +58,20 @@ void setup_logging(const std::string& level) {
 }
 
 int run_command(const std::string& file, const std::optional<std::string>& duration_text,
-                const std::optional<std::string>& log_level) {
+                const std::optional<std::string>& log_level, std::optional<int> ready_fd) {
   std::optional<std::chrono::milliseconds> duration;
   if (duration_text) {
     duration = simpang::hub::parse_duration(*duration_text);
     if (!duration || duration->count() <= 0) {
       std::cerr << "simpang run: --duration '" << *duration_text
                 << "' is not a duration (examples: 500ms, 30s, 5m)\n";
+      return 2;
+    }
+  }
+  if (ready_fd) {
+    // Not for the plugin-host children: the reader sees end-of-file once the hub is gone.
+    if (::fcntl(*ready_fd, F_SETFD, FD_CLOEXEC) != 0) {
+      std::cerr << "simpang run: --ready-fd " << *ready_fd << " is not an open file descriptor\n";
       return 2;
     }
   }
@@ -75,7 +83,16 @@ int run_command(const std::string& file, const std::optional<std::string>& durat
   }
   setup_logging(log_level.value_or(result.config->hub.log_level));
   simpang::hub::Hub hub(std::move(*result.config));
-  return hub.run({.duration = duration, .reload = [file] { return load(file); }});
+  // --ready-fd: "ready" and end-of-file once every instance runs, for whoever started the hub.
+  auto on_running = [ready_fd] {
+    if (ready_fd) {
+      constexpr char kReady[] = "ready\n";
+      [[maybe_unused]] auto n = ::write(*ready_fd, kReady, sizeof(kReady) - 1);
+      ::close(*ready_fd);
+    }
+  };
+  return hub.run(
+      {.duration = duration, .reload = [file] { return load(file); }, .on_running = on_running});
 }
 
 int check_command(const std::string& file) {
@@ -103,6 +120,11 @@ int main(int argc, char** argv) {
   run->add_option("--duration", duration, "Stop cleanly after this long, e.g. 30s");
   run->add_option("--log-level", log_level, "Override hub.log_level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  std::optional<int> ready_fd;
+  run->add_option("--ready-fd", ready_fd,
+                  "Write \"ready\" to this file descriptor and close it once every plugin "
+                  "instance has started")
+      ->check(CLI::NonNegativeNumber);
 
   auto* check = app.add_subcommand("check", "Validate a configuration file; exit 1 on problems");
   std::string check_file;
@@ -133,7 +155,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (run->parsed()) {
-    return run_command(run_file, duration, log_level);
+    return run_command(run_file, duration, log_level, ready_fd);
   }
   if (check->parsed()) {
     return check_command(check_file);

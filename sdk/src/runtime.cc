@@ -1,18 +1,15 @@
-// The SDK runtime: the wire protocol from the plugin's side, and the ABI thunks over it.
+// The SDK runtime: its lifecycle and loop, the socket and the frames from the hub, posted work and
+// timers (publishing and delivery are in runtime_publish.cc and runtime_deliver.cc, the ABI thunks
+// over it in runtime_abi.cc).
 #include "runtime.h"
-
-#include "event_checks.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <zmq.h>
 
-#include <google/protobuf/io/coded_stream.h>
-
 #include <algorithm>
 #include <cerrno>
-#include <climits>
 #include <cstring>
 
 #include "simpang/version.h"
@@ -28,14 +25,6 @@ namespace {
 constexpr uint32_t kDefaultCreditWindow = 1024;
 // A hub silent for this many heartbeat intervals is presumed gone; the runtime says hello again.
 constexpr int kHubLivenessIntervals = 3;
-
-// Encoding of a Publish Frame by hand (see emit() and seal_current_batch()): the tags of
-// Frame.publish (field 4), Publish.batch (field 1) and Publish.events (field 2).
-constexpr uint8_t kFramePublishTag = (4 << 3) | 2;   // length-delimited
-constexpr uint8_t kPublishBatchTag = (1 << 3) | 0;   // varint
-constexpr uint8_t kPublishEventsTag = (2 << 3) | 2;  // length-delimited
-// Room for the most the Frame tag + Publish length + batch tag + batch id can take.
-constexpr size_t kPublishHeaderRoom = 1 + 5 + 1 + 10;
 
 // The arena incoming frames are parsed on: a first block that holds a full Deliver's messages
 // (about 120 bytes per delivery at the hub's default of 512), so a reset frees nothing.
@@ -67,6 +56,11 @@ Runtime::Runtime(const simpang_host_api& host, simpang_plugin_kind kind, std::st
   options.max_block_size = kArenaMaxBlock;
   arena_ = std::make_unique<google::protobuf::Arena>(options);
   start_current_batch(0);
+  // Made here, not in start(): a plugin's own threads may post() from its constructor on.
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) {
+    throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+  }
 }
 
 Runtime::~Runtime() {
@@ -76,6 +70,10 @@ Runtime::~Runtime() {
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof(one));
     thread_.join();
   }
+  // Closed before the plugin goes (if the runtime thread never ran, it did not close it): what
+  // its destructor posts while it joins its own threads is dropped, on a live queue.
+  close_posted();
+  plugin_.reset();
   if (wake_fd_ >= 0) {
     ::close(wake_fd_);
   }
@@ -110,10 +108,6 @@ Status Runtime::construct(PluginFactory factory) {
 Status Runtime::start() {
   if (endpoint_.empty() || host_.zmq_context == nullptr) {
     return Status::Error("host gave no hub endpoint or ZeroMQ context");
-  }
-  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd_ < 0) {
-    return Status::Error(std::string("eventfd: ") + std::strerror(errno));
   }
   try {
     thread_ = std::thread([this] { run(); });
@@ -162,170 +156,58 @@ void Runtime::log(LogLevel level, std::string_view message) {
   }
 }
 
-// ---- Context: publishing ------------------------------------------------------------------------
+// ---- Context: posted work and timers -----------------------------------------------------------
 
-Status Runtime::emit(simpang::v1::Event event) {
-  if (kind_ == SIMPANG_KIND_SINK) {
-    return Status::Error("emit: a sink cannot publish events");
+void Runtime::post(std::function<void()> work) {
+  std::unique_lock lock(post_mutex_);
+  if (post_closed_) {
+    lock.unlock();
+    return;  // dropped: `work` is destroyed here, outside the lock, without running
   }
-  SIMPANG_RETURN_IF_ERROR(check_emittable(event));
-  if (event.spec_version().empty()) {
-    event.set_spec_version("1.0");
+  const bool was_empty = posted_.empty();
+  posted_.push_back(std::move(work));
+  lock.unlock();
+  // One wake-up per batch of posts: the loop takes the whole queue each time it wakes.
+  if (was_empty) {
+    uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof(one));
   }
-  // Appended as the encoded Publish.events element it will be (tag, length, bytes), straight into
-  // the batch's wire bytes: sealing then only writes the headers in front, copying nothing again.
-  const size_t size = event.ByteSizeLong();
-  if (size > static_cast<size_t>(INT_MAX)) {
-    return Status::Error("emit: event " + event.id() + " could not be serialized");
+}
+
+void Runtime::run_posted() {
+  if (!plugin_started_) {
+    return;  // posted work starts with on_start
   }
-  using google::protobuf::io::CodedOutputStream;
-  const auto length = static_cast<uint32_t>(size);
-  const size_t at = current_wire_.size();
-  current_wire_.resize(at + 1 + CodedOutputStream::VarintSize32(length) + size);
-  auto* out = reinterpret_cast<uint8_t*>(current_wire_.data() + at);
-  *out++ = kPublishEventsTag;
-  out = CodedOutputStream::WriteVarint32ToArray(length, out);
-  event.SerializeWithCachedSizesToArray(out);
-  ++current_events_;
-  if (in_deliver_) {
-    emitted_in_deliver_ = true;
+  std::deque<std::function<void()>> work;
+  {
+    std::lock_guard lock(post_mutex_);
+    work.swap(posted_);
   }
-  if (current_events_ >= max_batch_) {
-    seal_current_batch();
-    // Out as soon as the window allows, so a source need not wait for the next loop pass. Not from
-    // inside a Deliver: handle_deliver() holds its settlements on the last batch, which must
-    // still be unsent then; it sends what is ready itself.
-    if (!in_deliver_) {
-      send_ready_batches();
+  // What this work posts runs on the next pass (the eventfd is written again, so that is soon).
+  for (auto& item : work) {
+    try {
+      item();
+    } catch (const std::exception& e) {
+      log(LogLevel::kError, std::string("posted work threw: ") + e.what());
+    } catch (...) {
+      log(LogLevel::kError, "posted work threw a non-standard exception");
     }
   }
-  return Status::Ok();
 }
 
-std::optional<std::string> Runtime::cursor(const std::string& key) const {
-  auto it = cursors_.find(key);
-  if (it == cursors_.end()) {
-    return std::nullopt;
+void Runtime::close_posted() {
+  std::deque<std::function<void()>> dropped;
+  {
+    std::lock_guard lock(post_mutex_);
+    post_closed_ = true;
+    dropped.swap(posted_);
   }
-  return it->second;
+  // Destroyed here, outside the lock: a captured object's destructor may post (and be dropped).
 }
-
-void Runtime::set_cursor(const std::string& key, std::string value) {
-  cursors_[key] = value;
-  (*current_cursors_.mutable_cursors())[key] = std::move(value);
-  cursors_staged_ = true;
-}
-
-void Runtime::count(std::string_view name, double delta) {
-  (*metrics_.mutable_metrics()->mutable_counters())[std::string(name)] += delta;
-  metrics_dirty_ = true;
-}
-
-void Runtime::gauge(std::string_view name, double value) {
-  (*metrics_.mutable_metrics()->mutable_gauges())[std::string(name)] = value;
-  metrics_dirty_ = true;
-}
-
-bool Runtime::backpressured() const {
-  // Sealed batches wait in unsent_ only while the window is full (or the hub asked for a pause):
-  // a source may fill the whole window, not one batch per pass.
-  return unsent_.size() + unacked_.size() >= max_unacked_;
-}
-
-void Runtime::start_current_batch(size_t last_size) {
-  // Room for the headers, then the events; capacity for a batch like the last (within reason), so
-  // a full batch does not reallocate (and copy itself) as it fills.
-  current_wire_ = std::string();
-  current_wire_.reserve(std::clamp<size_t>(last_size, 4096, 4 << 20));
-  current_wire_.assign(kPublishHeaderRoom, '\0');
-}
-
-void Runtime::seal_current_batch() {
-  if (current_events_ == 0 && !cursors_staged_) {
-    return;
-  }
-  cursors_staged_ = false;
-  Batch batch;
-  batch.id = next_batch_id_++;
-  batch.events = current_events_;
-  // The cursors go after the events (protobuf fields may come in any order): a Publish holding
-  // only cursors encodes exactly its map entries.
-  if (!current_cursors_.cursors().empty()) {
-    current_cursors_.AppendToString(&current_wire_);
-    current_cursors_.Clear();
-  }
-  // Now the lengths are known: Frame{publish: Publish{batch, events..., cursors...}}, its headers
-  // written right-aligned into the room reserved in front of the events.
-  using google::protobuf::io::CodedOutputStream;
-  const size_t publish_size =
-      1 + CodedOutputStream::VarintSize64(batch.id) + (current_wire_.size() - kPublishHeaderRoom);
-  const size_t header_size =
-      1 + CodedOutputStream::VarintSize32(static_cast<uint32_t>(publish_size)) + 1 +
-      CodedOutputStream::VarintSize64(batch.id);
-  batch.wire_offset = kPublishHeaderRoom - header_size;
-  auto* out = reinterpret_cast<uint8_t*>(current_wire_.data() + batch.wire_offset);
-  *out++ = kFramePublishTag;
-  out = CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(publish_size), out);
-  *out++ = kPublishBatchTag;
-  CodedOutputStream::WriteVarint64ToArray(batch.id, out);
-  batch.wire = std::move(current_wire_);
-  current_events_ = 0;
-  start_current_batch(batch.wire.size());
-  unsent_.push_back(std::move(batch));
-}
-
-void Runtime::send_ready_batches() {
-  if (!connected_ || Clock::now() < resend_after_) {
-    return;
-  }
-  while (!unsent_.empty() && unacked_.size() < max_unacked_) {
-    Batch batch = std::move(unsent_.front());
-    unsent_.pop_front();
-    send_bytes(batch.wire.data() + batch.wire_offset, batch.wire.size() - batch.wire_offset);
-    unacked_.emplace(batch.id, std::move(batch));
-  }
-}
-
-void Runtime::handle_batch_result(uint64_t batch_id, const wire::PublishReject* reject) {
-  auto it = unacked_.find(batch_id);
-  if (it == unacked_.end()) {
-    return;  // an ack for a batch resent after a reconnect, already settled
-  }
-  if (reject != nullptr && !reject->retry_later().empty()) {
-    // Nothing of the batch was taken: publish it again, ahead of the later ones, after a pause.
-    log(LogLevel::kWarn, "hub could not take batch " + std::to_string(batch_id) +
-                             ", publishing it again shortly: " + reject->retry_later());
-    unsent_.push_front(std::move(it->second));
-    unacked_.erase(it);
-    // Later batches already sent are ahead of it now; resend them after it, in order.
-    for (auto later = unacked_.rbegin(); later != unacked_.rend(); ++later) {
-      unsent_.insert(unsent_.begin() + 1, std::move(later->second));
-    }
-    unacked_.clear();
-    resend_after_ = Clock::now() + std::chrono::seconds(1);
-    return;
-  }
-  if (reject != nullptr) {
-    for (const auto& rejection : reject->rejected()) {
-      log(LogLevel::kError, "hub rejected event " + std::to_string(rejection.index()) +
-                                " of batch " + std::to_string(batch_id) + ": " + rejection.reason());
-    }
-  }
-  auto settlements = std::move(it->second.settle_after);
-  unacked_.erase(it);
-  if (!settlements.empty()) {
-    send_settlements(std::move(settlements));
-  }
-}
-
-// ---- Context: timers ----------------------------------------------------------------------------
 
 TimerId Runtime::schedule(milliseconds delay, milliseconds interval,
                           std::function<void()> callback) {
-  TimerId id = next_timer_id_++;
-  timers_.emplace(id, Timer{interval, std::move(callback)});
-  timer_queue_.emplace(Clock::now() + delay, id);
-  return id;
+  return timers_.add(Clock::now() + delay, interval, std::move(callback));
 }
 
 TimerId Runtime::every(milliseconds interval, std::function<void()> callback) {
@@ -336,32 +218,20 @@ TimerId Runtime::after(milliseconds delay, std::function<void()> callback) {
   return schedule(delay, milliseconds(0), std::move(callback));
 }
 
-void Runtime::cancel(TimerId id) { timers_.erase(id); }
+void Runtime::cancel(TimerId id) { timers_.cancel(id); }
 
 void Runtime::run_due_timers() {
   if (!plugin_started_ || !connected_ || stopping_ || backpressured()) {
     return;
   }
   const auto now = Clock::now();
-  while (!timer_queue_.empty() && timer_queue_.begin()->first <= now && !backpressured()) {
-    auto [due, id] = *timer_queue_.begin();
-    timer_queue_.erase(timer_queue_.begin());
-    auto it = timers_.find(id);
-    if (it == timers_.end()) {
-      continue;  // cancelled
-    }
-    // Copy: the callback may cancel itself or schedule others, invalidating `it`.
-    auto callback = it->second.callback;
-    auto interval = it->second.interval;
-    if (interval.count() > 0) {
-      // Next due time from the previous one, not from now, so a steady rate does not drift; but
-      // never schedule into the past after a long stall.
-      timer_queue_.emplace(std::max(due + interval, now), id);
-    } else {
-      timers_.erase(it);
+  while (!backpressured()) {
+    auto fired = timers_.pop_due(now, now);
+    if (!fired) {
+      break;
     }
     try {
-      callback();
+      fired->callback();
     } catch (const std::exception& e) {
       log(LogLevel::kError, std::string("scheduled callback threw: ") + e.what());
     }
@@ -379,6 +249,10 @@ void Runtime::run() {
     log(LogLevel::kError, std::string("runtime stopped: ") + e.what());
   }
   close_socket(milliseconds(0));
+  connected_ = false;  // what a last callback publishes stays unsent: the socket is gone
+  // Whatever the way out: every group gets its answer, and nothing posted runs any more.
+  time_out_all_groups("the instance stopped before the hub answered for the group");
+  close_posted();
   finished_.set_value();
 }
 
@@ -443,30 +317,9 @@ void Runtime::send_hello() {
   send_frame(frame);
   hello_sent_ = Clock::now();
   connected_ = false;
-}
-
-void Runtime::grant_credit(uint32_t credit) {
-  if (credit == 0 || consumer_ == nullptr || stopping_) {
-    return;
-  }
-  wire::Frame frame;
-  frame.mutable_credit()->set_credit(credit);
-  send_frame(frame);
-}
-
-void Runtime::send_settlements(std::vector<wire::Settlement> settlements) {
-  // The frame is kept between calls: clearing its settlements keeps their objects for reuse.
-  auto* settle = settle_frame_.mutable_settle();
-  settle->mutable_settlements()->Clear();
-  settle->mutable_settlements()->Reserve(static_cast<int>(settlements.size()));
-  for (auto& s : settlements) {
-    *settle->add_settlements() = std::move(s);
-  }
-  // Each settled delivery returns one credit, carried in the Settle itself (as grant_credit()
-  // would, none once stopping).
-  const bool grant = consumer_ != nullptr && !stopping_;
-  settle->set_credit(grant ? static_cast<uint32_t>(settlements.size()) : 0);
-  send_frame(settle_frame_);
+  // The hub forgets this instance's unsettled deliveries when it hears a hello, and delivers them
+  // again: their handles must not settle anything from now on.
+  forget_pending("said hello to the hub again");
 }
 
 void Runtime::handle_welcome(const wire::Welcome& welcome) {
@@ -510,66 +363,6 @@ void Runtime::handle_welcome(const wire::Welcome& welcome) {
     }
   }
   send_ready_batches();
-}
-
-void Runtime::handle_deliver(const wire::Deliver& deliver) {
-  std::vector<wire::Settlement> settlements;
-  settlements.reserve(deliver.deliveries_size());
-  in_deliver_ = true;
-  emitted_in_deliver_ = false;
-  // On the per-message arena (see drain_socket()), reused for every delivery of the frame.
-  auto* event = google::protobuf::Arena::CreateMessage<simpang::v1::Event>(arena_.get());
-  for (const auto& delivery : deliver.deliveries()) {
-    wire::Settlement settlement;
-    settlement.set_delivery_id(delivery.delivery_id());
-    if (!event->ParseFromString(delivery.event())) {
-      settlement.set_outcome(wire::Settlement::NACK_FATAL);
-      settlement.set_reason("delivered event is not a valid simpang.v1.Event");
-    } else {
-      try {
-        Outcome outcome = consumer_->on_event(*this, *event);
-        switch (outcome.kind()) {
-          case Outcome::Kind::kAck:
-            settlement.set_outcome(wire::Settlement::ACK);
-            break;
-          case Outcome::Kind::kRetryLater:
-            settlement.set_outcome(wire::Settlement::NACK_RETRYABLE);
-            settlement.set_reason(outcome.reason());
-            break;
-          case Outcome::Kind::kReject:
-            settlement.set_outcome(wire::Settlement::NACK_FATAL);
-            settlement.set_reason(outcome.reason());
-            break;
-        }
-      } catch (const std::exception& e) {
-        settlement.set_outcome(wire::Settlement::NACK_RETRYABLE);
-        settlement.set_reason(std::string("on_event threw: ") + e.what());
-      } catch (...) {
-        settlement.set_outcome(wire::Settlement::NACK_RETRYABLE);
-        settlement.set_reason("on_event threw a non-standard exception");
-      }
-    }
-    settlements.push_back(std::move(settlement));
-    // A slow handler (an fsync, a remote call) must not look like a hung one: keep the hub's
-    // liveness check fed between deliveries. A handler that never returns still goes silent.
-    if (Clock::now() - last_sent_ >= heartbeat_) {
-      wire::Frame heartbeat;
-      heartbeat.mutable_heartbeat();
-      send_frame(heartbeat);
-    }
-  }
-  in_deliver_ = false;
-  if (emitted_in_deliver_) {
-    // Hold the settlements until the hub has acknowledged the batch holding the last output.
-    seal_current_batch();
-    auto& last = unsent_.back();
-    for (auto& s : settlements) {
-      last.settle_after.push_back(std::move(s));
-    }
-    send_ready_batches();
-  } else {
-    send_settlements(std::move(settlements));
-  }
 }
 
 void Runtime::handle_frame(const wire::Frame& frame) {
@@ -651,8 +444,13 @@ int Runtime::poll_timeout_ms() const {
       next = std::min(next, resend_after_);
     }
   }
-  if (plugin_started_ && connected_ && !stopping_ && !backpressured() && !timer_queue_.empty()) {
-    next = std::min(next, timer_queue_.begin()->first);
+  if (plugin_started_ && connected_ && !stopping_ && !backpressured()) {
+    if (auto due = timers_.next_due()) {
+      next = std::min(next, *due);
+    }
+  }
+  if (auto due = deadlines_.next_due()) {
+    next = std::min(next, *due);
   }
   if (stopping_) {
     next = std::min(next, stop_deadline_);
@@ -678,17 +476,28 @@ void Runtime::run_loop() {
   send_hello();
   zmq_pollitem_t items[2] = {{socket_, 0, ZMQ_POLLIN, 0}, {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
   while (true) {
+    // Posted work first: what was handed over before a stop request runs before on_stop.
+    run_posted();
+    run_due_deadlines();
     if (stop_requested_.load(std::memory_order_acquire) && !stopping_) {
       begin_stop();
     }
+    flush_settlements();
     if (stopping_) {
-      // Done once everything we published is acknowledged and every held settlement went out.
-      const bool drained = unsent_.empty() && unacked_.empty() && current_events_ == 0;
+      // Done once everything we published is acknowledged, every held settlement went out and no
+      // delivery is pending.
+      const bool published = unsent_.empty() && unacked_.empty() && current_events_ == 0;
+      const bool drained = published && pending_.empty();
       if (drained || Clock::now() >= stop_deadline_) {
-        if (!drained) {
+        if (!published) {
           set_last_error("stopped with " + std::to_string(unsent_.size() + unacked_.size()) +
                          " publish batches not acknowledged by the hub");
+        } else if (!drained) {
+          set_last_error("stopped with " + std::to_string(pending_.size()) +
+                         " deliveries still pending (the hub delivers them again)");
         }
+        // Answered now, while the plugin can still hear it, before the goodbye.
+        time_out_all_groups("the instance stopped before the hub answered for the group");
         if (metrics_dirty_) {
           send_frame(metrics_);  // the last values, so the hub's final summary has them
         }
@@ -728,6 +537,8 @@ void Runtime::run_loop() {
     }
 
     run_due_timers();
+    run_due_deadlines();
+    flush_settlements();
     if (connected_) {
       seal_current_batch();
       send_ready_batches();
@@ -742,77 +553,6 @@ void Runtime::run_loop() {
         send_frame(heartbeat);
       }
     }
-  }
-}
-
-// ---- ABI thunks ---------------------------------------------------------------------------------
-
-namespace {
-Runtime* as_runtime(simpang_instance* instance) { return reinterpret_cast<Runtime*>(instance); }
-}  // namespace
-
-simpang_instance* create_instance(const simpang_host_api* host, simpang_plugin_kind kind,
-                                  const char* plugin_name, PluginFactory factory,
-                                  const char** error) noexcept {
-  thread_local std::string create_error;
-  auto fail = [&](std::string message) -> simpang_instance* {
-    create_error = std::move(message);
-    if (error != nullptr) {
-      *error = create_error.c_str();
-    }
-    return nullptr;
-  };
-  if (host == nullptr || host->struct_size < offsetof(simpang_host_api, heartbeat_ms)) {
-    return fail("host services missing or too old");
-  }
-  try {
-    auto runtime = std::make_unique<Runtime>(*host, kind, plugin_name);
-    Status status = runtime->construct(factory);
-    if (!status.ok()) {
-      return fail(status.message());
-    }
-    return reinterpret_cast<simpang_instance*>(runtime.release());
-  } catch (const std::exception& e) {
-    return fail(e.what());
-  } catch (...) {
-    return fail("unknown exception while creating the instance");
-  }
-}
-
-int start_instance(simpang_instance* instance) noexcept {
-  try {
-    Status status = as_runtime(instance)->start();
-    if (!status.ok()) {
-      as_runtime(instance)->set_last_error(status.message());
-      return 1;
-    }
-    return 0;
-  } catch (...) {
-    return 1;
-  }
-}
-
-int stop_instance(simpang_instance* instance, uint32_t deadline_ms) noexcept {
-  try {
-    return as_runtime(instance)->stop(milliseconds(deadline_ms));
-  } catch (...) {
-    return SIMPANG_STOP_INCOMPLETE;
-  }
-}
-
-void destroy_instance(simpang_instance* instance) noexcept {
-  try {
-    delete as_runtime(instance);
-  } catch (...) {
-    // Nothing can be reported from here; the instance is gone either way.
-  }
-}
-
-const char* instance_last_error(simpang_instance* instance) noexcept {
-  try {
-    return as_runtime(instance)->last_error();
-  } catch (...) {
-    return "unknown error";
   }
 }
 

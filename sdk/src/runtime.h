@@ -1,6 +1,11 @@
 // The SDK runtime: what runs inside every plugin instance. It owns the instance's DEALER socket and
 // its one thread, speaks the wire protocol (sdk/proto/simpang/v1/wire.proto) with the hub, and calls
 // the plugin object's callbacks on that thread.
+//
+// Its code is in files by concern: runtime.cc (lifecycle, the loop, the socket, frames from the
+// hub, posted work, timers), runtime_publish.cc (emit, publish with completion, batches and their
+// acks, cursors, metrics), runtime_deliver.cc (deliveries, synchronous and pending settlement,
+// credit) and runtime_abi.cc (the ABI thunks).
 #pragma once
 
 #include <atomic>
@@ -18,6 +23,8 @@
 
 #include <google/protobuf/arena.h>
 
+#include "timer_queue.h"
+
 #include "simpang/sdk/plugin.h"
 #include "simpang/v1/wire.pb.h"
 
@@ -27,7 +34,8 @@ class Runtime final : public Context {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // Copies what it needs from `host` (per the ABI's growth rule).
+  // Copies what it needs from `host` (per the ABI's growth rule). Throws std::runtime_error when
+  // it cannot create its wake-up eventfd.
   Runtime(const simpang_host_api& host, simpang_plugin_kind kind, std::string plugin_name);
   ~Runtime() override;
 
@@ -47,7 +55,13 @@ class Runtime final : public Context {
   const nlohmann::json& config() const override { return config_; }
   const std::filesystem::path& state_dir() const override { return state_dir_; }
   void log(LogLevel level, std::string_view message) override;
+  void post(std::function<void()> work) override;
   Status emit(simpang::v1::Event event) override;
+  Status publish(std::vector<simpang::v1::Event> events, std::chrono::milliseconds deadline,
+                 PublishCallback done) override;
+  PendingDelivery defer() override;
+  bool settle(const PendingDelivery& delivery, Outcome outcome) override;
+  void set_delivery_window(uint32_t deliveries) override;
   bool backpressured() const override;
   std::optional<std::string> cursor(const std::string& key) const override;
   void set_cursor(const std::string& key, std::string value) override;
@@ -58,6 +72,14 @@ class Runtime final : public Context {
   void cancel(TimerId id) override;
 
  private:
+  // A run of `count` events of group `group`: events [first_in_batch, +count) of a batch are
+  // events [first_in_group, +count) of the group.
+  struct GroupSpan {
+    uint64_t group = 0;
+    uint32_t first_in_batch = 0;
+    uint32_t count = 0;
+    size_t first_in_group = 0;
+  };
   // A Publish batch from when it is sealed until the hub acknowledges it.
   struct Batch {
     uint64_t id = 0;
@@ -69,10 +91,17 @@ class Runtime final : public Context {
     // Settlements of deliveries whose outputs (emitted by a Transform) are in this batch: sent when
     // the hub acknowledges it, so an input is never acked before its outputs are safe.
     std::vector<simpang::v1::wire::Settlement> settle_after;
+    // The events of this batch that belong to publish() groups, as runs; empty for a batch of
+    // emit()s only, so the fire-and-forget path pays nothing for groups.
+    std::vector<GroupSpan> groups;
   };
-  struct Timer {
-    std::chrono::milliseconds interval{0};  // 0 for a one-shot
-    std::function<void()> callback;
+  // A publish() group until it is answered for or timed out.
+  struct Group {
+    PublishCallback done;
+    size_t unanswered = 0;  // events the hub has not answered for yet
+    std::vector<EventRejection> rejections;
+    TimerId deadline = 0;  // in deadlines_
+    std::chrono::milliseconds timeout{0};
   };
 
   void run();
@@ -88,6 +117,23 @@ class Runtime final : public Context {
   void handle_welcome(const simpang::v1::wire::Welcome& welcome);
   void handle_deliver(const simpang::v1::wire::Deliver& deliver);
   void handle_batch_result(uint64_t batch, const simpang::v1::wire::PublishReject* reject);
+  // Counts the hub's answer for the group runs of `batch` (its rejections, if any); appends the
+  // groups now answered for in full to `completed`, taken out of groups_ with their deadlines
+  // cancelled. Logs the rejections of events that belong to no group, as emit() always has.
+  void answer_groups(const Batch& batch, const simpang::v1::wire::PublishReject* reject,
+                     std::vector<Group>& completed);
+  // Calls a group's callback (an exception escaping it is logged).
+  void complete_group(Group& group, const PublishResult& result);
+  void time_out_group(uint64_t group);
+  void time_out_all_groups(const std::string& why);
+  // Appends `event` (checked, spec_version filled) to the batch being filled as its encoded
+  // Publish.events element.
+  void append_event(const simpang::v1::Event& event, size_t size);
+  void run_posted();
+  void close_posted();
+  void flush_settlements();
+  void run_due_deadlines();
+  void forget_pending(const char* why);
   void seal_current_batch();
   void send_ready_batches();
   void send_settlements(std::vector<simpang::v1::wire::Settlement> settlements);
@@ -113,10 +159,15 @@ class Runtime final : public Context {
   Consumer* consumer_ = nullptr;  // plugin_ as a Consumer, for sinks and transforms
 
   std::thread thread_;
-  int wake_fd_ = -1;  // eventfd: stop() wakes the runtime thread through it
+  int wake_fd_ = -1;  // eventfd: stop() and post() wake the runtime thread through it
   std::atomic<bool> stop_requested_{false};
   std::promise<void> finished_;
   std::future<void> finished_future_;
+
+  // Work handed over by post(), from any thread.
+  std::mutex post_mutex_;
+  std::deque<std::function<void()>> posted_;  // GUARDED_BY(post_mutex_)
+  bool post_closed_ = false;                  // GUARDED_BY(post_mutex_): the runtime finished
 
   std::mutex error_mutex_;
   std::string last_error_;      // GUARDED_BY(error_mutex_)
@@ -162,9 +213,28 @@ class Runtime final : public Context {
   std::string out_bytes_;
   simpang::v1::wire::Frame settle_frame_;
 
-  TimerId next_timer_id_ = 1;
-  std::multimap<Clock::time_point, TimerId> timer_queue_;
-  std::unordered_map<TimerId, Timer> timers_;
+  // The plugin's every()/after() callbacks, and (apart, since they fire whatever the connection
+  // or back-pressure) the deadlines of publish() groups.
+  TimerQueue<Clock::time_point> timers_;
+  TimerQueue<Clock::time_point> deadlines_;
+
+  // publish() groups not yet answered for, and the runs of the batch being filled.
+  uint64_t next_group_ = 1;
+  std::unordered_map<uint64_t, Group> groups_;
+  std::vector<GroupSpan> current_groups_;
+  // Settlements of a Transform's pending deliveries settled while the batch being filled holds
+  // events (its outputs, maybe): they go with that batch when it is sealed.
+  std::vector<simpang::v1::wire::Settlement> current_settle_after_;
+
+  // Pending deliveries of the current connection: handle token -> the hub's delivery id. Cleared
+  // whenever the runtime says hello again (the hub then delivers them again), so a stale handle
+  // finds nothing.
+  std::unordered_map<uint64_t, uint64_t> pending_;
+  uint64_t next_token_ = 1;
+  uint64_t delivering_id_ = 0;    // the delivery on_event is handling, inside handle_deliver()
+  uint64_t deferred_token_ = 0;   // what defer() handed out for it; 0 if not called
+  // Settled asynchronously, sent together at the end of the loop's pass.
+  std::vector<simpang::v1::wire::Settlement> ready_settlements_;
 };
 
 }  // namespace simpang::sdk::internal

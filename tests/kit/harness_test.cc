@@ -178,18 +178,41 @@ TEST(PluginHarnessTest, TheTemporaryStateDirIsRemovedAndAGivenOneKept) {
   EXPECT_TRUE(std::filesystem::is_directory(mine.path()));
 }
 
+// Counts its ticks in a cursor, and remembers the cursor it found when it started.
+class CountingSource : public simpang::sdk::Source {
+ public:
+  explicit CountingSource(Context& ctx) {}
+  void on_start(Context& ctx) override {
+    found = ctx.cursor("ticks");
+    ticks_ = found ? std::stoi(*found) : 0;
+    ctx.every(milliseconds(100), [this, &ctx] { ctx.set_cursor("ticks", std::to_string(++ticks_)); });
+  }
+  std::optional<std::string> found;
+
+ private:
+  int ticks_ = 0;
+};
+
 TEST(PluginHarnessTest, RestartKeepsCursorsAndForgetsTimers) {
-  PluginHarness<ClockSource> h({}, HarnessOptions{.cursors = {{"k", "v"}}});
+  PluginHarness<CountingSource> h;
   h.start();
-  EXPECT_EQ(h.context().cursor("k"), "v");
-  EXPECT_EQ(h.context().scheduled(), 2u);
+  EXPECT_EQ(h.plugin().found, std::nullopt);
+  h.advance(milliseconds(300));
+  EXPECT_EQ(h.context().scheduled(), 1u);
   h.restart();
   EXPECT_EQ(h.context().scheduled(), 0u);
-  EXPECT_TRUE(h.plugin().ran.empty());  // a new object
-  EXPECT_EQ(h.context().cursor("k"), "v");
+  EXPECT_EQ(h.plugin().found, std::nullopt);  // a new object, not started yet
   h.start();
+  // What the first object stored, read by the second through its own Context::cursor.
+  EXPECT_EQ(h.plugin().found, "3");
   h.advance(milliseconds(100));
-  EXPECT_EQ(h.plugin().ran.size(), 1u);
+  EXPECT_EQ(h.cursors().at("ticks"), "4");
+}
+
+TEST(PluginHarnessTest, CursorsGivenAsStoredByAnEarlierRunAreSeenAtStart) {
+  PluginHarness<CountingSource> h({}, HarnessOptions{.cursors = {{"ticks", "7"}}});
+  h.start();
+  EXPECT_EQ(h.plugin().found, "7");
 }
 
 TEST(PluginHarnessTest, ACallbackThatThrowsIsLoggedNotPropagated) {

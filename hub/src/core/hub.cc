@@ -93,6 +93,9 @@ int Hub::run(const RunOptions& options) {
                  "in {}",
                  hub.instance_count(), hub.process_count(), config_.routes.size(),
                  settings.state_dir.string());
+    if (options.on_running) {
+      options.on_running();
+    }
     const auto deadline = options.duration
                               ? std::chrono::steady_clock::now() + *options.duration
                               : std::chrono::steady_clock::time_point::max();

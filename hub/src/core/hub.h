@@ -21,6 +21,9 @@ struct RunOptions {
   std::optional<std::chrono::milliseconds> duration;
   // Reads the configuration again, for SIGHUP. Without it a SIGHUP is logged and ignored.
   std::function<ConfigResult()> reload;
+  // Called once, on the calling thread, when every plugin instance has started (where the
+  // "running N plugin instances" line is logged). `simpang run --ready-fd` signals through it.
+  std::function<void()> on_running;
 };
 
 // Process exit codes of `simpang run`.

@@ -1,6 +1,7 @@
 // HubFixture of the plugin test kit: a real `simpang` process running the plugin under test
 // between source-jsonl and sink-jsonl; see simpang/sdk/testing.h. Processes with POSIX only.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -10,7 +11,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -27,13 +27,22 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kPollInterval(10);
 
-// Starts `argv` with stdin from /dev/null and stdout and stderr appended to `log`.
-pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& log) {
+// The descriptor the hub gets for `simpang run --ready-fd`.
+constexpr int kReadyFd = 3;
+
+// Starts `argv` with stdin from /dev/null and stdout and stderr appended to `log`; `ready_fd`, if
+// not -1, becomes the child's kReadyFd.
+pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& log,
+            int ready_fd = -1) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  if (ready_fd >= 0) {
+    // dup2 onto another number clears close-on-exec for the child's copy only.
+    posix_spawn_file_actions_adddup2(&actions, ready_fd, kReadyFd);
+  }
   std::vector<char*> args;
   for (const std::string& arg : argv) {
     args.push_back(const_cast<char*>(arg.c_str()));
@@ -202,14 +211,50 @@ void HubFixture::start() {
   if (*checked != 0) {
     fail("simpang check rejected the configuration " + config_path().string());
   }
-  pid_ = spawn({exe, "run", config_path().string()}, dir() / "hub.log");
+  // The hub says it is ready on a pipe (`--ready-fd`): a line, then end-of-file, once every
+  // instance has started; end-of-file alone if it exits first.
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    throw std::runtime_error(std::string("HubFixture: pipe: ") + std::strerror(errno));
+  }
+  // Numbered away from kReadyFd, so dup2 in the child really copies (and drops close-on-exec).
+  const int write_end = ::fcntl(fds[1], F_DUPFD_CLOEXEC, kReadyFd + 1);
+  ::close(fds[1]);
+  const int read_end = fds[0];
+  // Closed however start() leaves (wait_until throws when the hub fails).
+  const std::unique_ptr<const int, void (*)(const int*)> read_guard(
+      &read_end, [](const int* fd) { ::close(*fd); });
+  try {
+    pid_ = spawn({exe, "run", config_path().string(), "--ready-fd", std::to_string(kReadyFd)},
+                 dir() / "hub.log", write_end);
+  } catch (...) {
+    ::close(write_end);
+    throw;
+  }
+  ::close(write_end);
+  std::string said;
+  bool ended = false;
   wait_until(
-      [this] {
-        // The hub's line once every instance has started: "running 3 plugin instances ...".
-        static const std::regex kRunning("running [0-9]+ plugin instances");
-        return std::regex_search(log(), kRunning);
+      [&] {
+        while (!ended) {
+          pollfd item{read_end, POLLIN, 0};
+          if (::poll(&item, 1, 0) <= 0) {
+            break;  // nothing more for now
+          }
+          char buffer[64];
+          const ssize_t n = ::read(read_end, buffer, sizeof(buffer));
+          if (n < 0 && errno == EINTR) {
+            continue;
+          }
+          if (n <= 0) {
+            ended = true;
+            break;
+          }
+          said.append(buffer, static_cast<size_t>(n));
+        }
+        return said == "ready\n";
       },
-      "the hub to report its plugin instances running");
+      "the hub to report its plugin instances running (on --ready-fd)");
 }
 
 bool HubFixture::running() {

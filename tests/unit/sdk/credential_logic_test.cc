@@ -1,6 +1,6 @@
 // Tests of transform-credential: the pure decision
 // (plugins/transform-credential/credential_logic.h) and the plugin class settling deliveries
-// against a fake Context.
+// in the SDK's PluginHarness.
 #include "credential_logic.h"
 
 #include <google/protobuf/util/message_differencer.h>
@@ -10,9 +10,9 @@
 #include <string>
 
 #include "credential_transform.h"
-#include "fake_context.h"
 #include "programme_model.h"
 #include "simpang/sdk/cloudevents.h"
+#include "simpang/sdk/testing.h"
 #include "simpang/talent/v1/talent.pb.h"
 
 namespace simpang::plugins::transform_credential {
@@ -23,7 +23,9 @@ using google::protobuf::util::TimeUtil;
 using nlohmann::json;
 using simpang::sdk::ConfigError;
 using simpang::sdk::Outcome;
-using simpang::testing::FakeContext;
+using simpang::sdk::testing::HarnessOptions;
+using simpang::sdk::testing::PluginHarness;
+using Harness = PluginHarness<CredentialTransform>;
 using simpang::v1::Event;
 
 Event completion_event(bool passed, bool certification) {
@@ -184,37 +186,37 @@ TEST(CredentialFor, OverASimulatedRunOneCredentialPerCertifiedPass) {
 // ---- The plugin class ---------------------------------------------------------------------------
 
 TEST(CredentialTransform, EmitsThenAcks) {
-  FakeContext ctx(json::object(), "creds");
-  CredentialTransform transform(ctx);
-  EXPECT_EQ(transform.on_event(ctx, completion_event(true, true)).kind(), Outcome::Kind::kAck);
-  ASSERT_EQ(ctx.emitted.size(), 1u);
-  EXPECT_EQ(ctx.emitted[0].id(), "cred-evt-77");
-  EXPECT_EQ(ctx.emitted[0].source(), "/simpang/transform-credential/creds");
+  Harness h(json::object(), HarnessOptions{.instance_name = "creds"});
+  h.start();
+  EXPECT_EQ(h.deliver(completion_event(true, true)).kind(), Outcome::Kind::kAck);
+  ASSERT_EQ(h.emitted().size(), 1u);
+  EXPECT_EQ(h.emitted()[0].id(), "cred-evt-77");
+  EXPECT_EQ(h.emitted()[0].source(), "/simpang/transform-credential/creds");
 }
 
 TEST(CredentialTransform, AcksOthersRejectsGarbageRetriesFailedEmit) {
-  FakeContext ctx(json{{"credential_name", "AI cert {course_id}"}}, "creds");
-  CredentialTransform transform(ctx);
-  EXPECT_EQ(transform.on_event(ctx, completion_event(false, true)).kind(), Outcome::Kind::kAck);
+  Harness h(json{{"credential_name", "AI cert {course_id}"}},
+            HarnessOptions{.instance_name = "creds"});
+  h.start();
+  EXPECT_EQ(h.deliver(completion_event(false, true)).kind(), Outcome::Kind::kAck);
 
   Event garbage = completion_event(true, true);
   garbage.set_text_data("[");
-  const Outcome rejected = transform.on_event(ctx, garbage);
+  const Outcome rejected = h.deliver(garbage);
   EXPECT_EQ(rejected.kind(), Outcome::Kind::kReject);
   EXPECT_FALSE(rejected.reason().empty());
 
-  ctx.fail_emits = 1;
-  const Outcome retry = transform.on_event(ctx, completion_event(true, true));
+  h.fail_next_emits(1);
+  const Outcome retry = h.deliver(completion_event(true, true));
   EXPECT_EQ(retry.kind(), Outcome::Kind::kRetryLater);
   EXPECT_NE(retry.reason().find("cred-evt-77"), std::string::npos) << retry.reason();
-  EXPECT_TRUE(ctx.emitted.empty());
+  EXPECT_TRUE(h.emitted().empty());
 }
 
 TEST(CredentialTransform, ConfigErrors) {
   const auto error = [](const json& config) {
-    FakeContext ctx(config, "creds");
     try {
-      CredentialTransform t(ctx);
+      Harness h(config, HarnessOptions{.instance_name = "creds"});
     } catch (const ConfigError& e) {
       return std::string(e.what());
     }

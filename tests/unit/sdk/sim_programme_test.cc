@@ -1,20 +1,23 @@
-// Tests of the sim-programme plugin class (plugins/sim-programme/sim_programme.h) against a fake
-// Context: config validation, pacing per timer tick, max_events, back-pressure and emit failures.
+// Tests of the sim-programme plugin class (plugins/sim-programme/sim_programme.h) in the SDK's
+// PluginHarness: config validation, pacing per timer tick, max_events, back-pressure and emit
+// failures.
 #include "sim_programme.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "fake_context.h"
 #include "simpang/sdk/cloudevents.h"
+#include "simpang/sdk/testing.h"
 
 namespace simpang::plugins::sim_programme {
 namespace {
 
 using nlohmann::json;
 using simpang::sdk::ConfigError;
-using simpang::testing::FakeContext;
+using simpang::sdk::testing::HarnessOptions;
+using simpang::sdk::testing::PluginHarness;
+using Harness = PluginHarness<SimProgramme>;
 
 std::string config_error(const json& config) {
   try {
@@ -72,141 +75,140 @@ TEST(SimProgrammeConfig, RejectsBadValuesNamingTheKey) {
 }
 
 TEST(SimProgrammeConfig, ConstructorThrowsConfigError) {
-  FakeContext ctx(json{{"rate", -3}});
-  EXPECT_THROW(SimProgramme plugin(ctx), ConfigError);
+  EXPECT_THROW(Harness(json{{"rate", -3}}), ConfigError);
 }
 
 TEST(SimProgramme, StartsATimerAndStopsIt) {
-  FakeContext ctx;
-  SimProgramme plugin(ctx);
-  plugin.on_start(ctx);
-  ASSERT_EQ(ctx.timers.size(), 1u);
-  EXPECT_EQ(ctx.timers.begin()->second.interval, SimProgramme::kTick);
-  EXPECT_TRUE(ctx.timers.begin()->second.repeating);
-  plugin.on_stop(ctx);
-  EXPECT_TRUE(ctx.timers.empty());
+  Harness h;  // rate 50: one event per tick
+  h.start();
+  EXPECT_EQ(h.context().scheduled(), 1u);
+  h.advance(SimProgramme::kTick - std::chrono::milliseconds(1));
+  EXPECT_TRUE(h.emitted().empty()) << "the first tick comes one interval after start";
+  h.advance(std::chrono::milliseconds(1));
+  EXPECT_EQ(h.emitted().size(), 1u);
+  h.advance(SimProgramme::kTick);
+  EXPECT_EQ(h.emitted().size(), 2u) << "the timer repeats every tick";
+  h.stop();
+  EXPECT_EQ(h.context().scheduled(), 0u);
 }
 
 TEST(SimProgramme, EmitsRateTimesTickPerTick) {
-  FakeContext ctx(json{{"rate", 500}});  // 10 per 20 ms tick
-  SimProgramme plugin(ctx);
-  plugin.on_start(ctx);
+  Harness h(json{{"rate", 500}});  // 10 per 20 ms tick
+  h.start();
   for (int i = 0; i < 5; ++i) {
-    ctx.fire_timers();
-    EXPECT_EQ(ctx.emitted.size(), 10u * (i + 1));
+    h.advance(SimProgramme::kTick);
+    EXPECT_EQ(h.emitted().size(), 10u * (i + 1));
   }
 }
 
 TEST(SimProgramme, SlowRatesCarryTheFractionOver) {
-  FakeContext ctx(json{{"rate", 10}});  // 0.2 per tick: one every fifth tick
-  SimProgramme plugin(ctx);
-  plugin.on_start(ctx);
+  Harness h(json{{"rate", 10}});  // 0.2 per tick: one every fifth tick
+  h.start();
   for (int i = 0; i < 500; ++i) {
-    ctx.fire_timers();
+    h.advance(SimProgramme::kTick);
   }
-  EXPECT_EQ(ctx.emitted.size(), 100u);
+  EXPECT_EQ(h.emitted().size(), 100u);
 }
 
 TEST(SimProgramme, EmitsTheModelsSequence) {
-  FakeContext ctx(json{{"rate", 250}, {"seed", 5}}, "inst");
-  SimProgramme plugin(ctx);
-  plugin.on_start(ctx);
+  Harness h(json{{"rate", 250}, {"seed", 5}}, HarnessOptions{.instance_name = "inst"});
+  h.start();
   for (int i = 0; i < 20; ++i) {
-    ctx.fire_timers();
+    h.advance(SimProgramme::kTick);
   }
   ProgrammeModel model({.seed = 5, .source = "/simpang/sim-programme/inst"});
-  ASSERT_EQ(ctx.emitted.size(), 100u);
-  for (const auto& e : ctx.emitted) {
+  ASSERT_EQ(h.emitted().size(), 100u);
+  for (const auto& e : h.emitted()) {
     EXPECT_EQ(simpang::sdk::to_cloudevents_json(e),
               simpang::sdk::to_cloudevents_json(model.next()));
   }
 }
 
 TEST(SimProgramme, StopsAfterMaxEvents) {
-  FakeContext ctx(json{{"rate", 500}, {"max_events", 25}});
-  SimProgramme plugin(ctx);
-  plugin.on_start(ctx);
+  Harness h(json{{"rate", 500}, {"max_events", 25}});
+  h.start();
   for (int i = 0; i < 10; ++i) {
-    ctx.fire_timers();
+    h.advance(SimProgramme::kTick);
   }
-  EXPECT_EQ(ctx.emitted.size(), 25u);
-  EXPECT_TRUE(plugin.finished());
-  EXPECT_TRUE(ctx.timers.empty()) << "the timer is cancelled once done";
-  EXPECT_EQ(ctx.emitted.back().id(), "sim-42-25");
+  EXPECT_EQ(h.emitted().size(), 25u);
+  EXPECT_TRUE(h.plugin().finished());
+  EXPECT_EQ(h.context().scheduled(), 0u) << "the timer is cancelled once done";
+  EXPECT_EQ(h.emitted().back().id(), "sim-42-25");
 }
 
 TEST(SimProgramme, HoldsOffUnderBackPressureWithoutBursting) {
-  FakeContext ctx(json{{"rate", 50}});  // one per tick
-  SimProgramme plugin(ctx);
-  plugin.on_start(ctx);
-  ctx.backpressure = true;
+  Harness h(json{{"rate", 50}});  // one per tick
+  h.start();
+  h.set_backpressured(true);
   for (int i = 0; i < 10; ++i) {
-    ctx.fire_timers();
+    h.advance(SimProgramme::kTick);
   }
-  EXPECT_TRUE(ctx.emitted.empty());
-  ctx.backpressure = false;
-  ctx.fire_timers();
-  EXPECT_EQ(ctx.emitted.size(), 1u) << "the missed ticks are not made up in one burst";
+  EXPECT_TRUE(h.emitted().empty());
+  h.set_backpressured(false);
+  h.advance(std::chrono::milliseconds(0));
+  // The postponed tick runs late, then the one due now: one tick's worth each, never the ten
+  // missed ticks' worth in one burst.
+  EXPECT_EQ(h.emitted().size(), 2u) << "the missed ticks are not made up in one burst";
+  h.advance(SimProgramme::kTick);
+  EXPECT_EQ(h.emitted().size(), 3u);
 }
 
 TEST(SimProgramme, RetriesARefusedEventBeforeAnyNewOne) {
-  FakeContext ctx(json{{"rate", 50}});
-  SimProgramme plugin(ctx);
-  plugin.on_start(ctx);
-  ctx.fail_emits = 2;
-  ctx.fire_timers();
-  ctx.fire_timers();
-  EXPECT_TRUE(ctx.emitted.empty());
-  ctx.fire_timers();
-  ctx.fire_timers();
-  ASSERT_EQ(ctx.emitted.size(), 2u);
-  EXPECT_EQ(ctx.emitted[0].id(), "sim-42-1");
-  EXPECT_EQ(ctx.emitted[1].id(), "sim-42-2");
-  EXPECT_EQ(plugin.emitted(), 2u);
+  Harness h(json{{"rate", 50}});
+  h.start();
+  h.fail_next_emits(2);
+  h.advance(SimProgramme::kTick);
+  h.advance(SimProgramme::kTick);
+  EXPECT_TRUE(h.emitted().empty());
+  h.advance(SimProgramme::kTick);
+  h.advance(SimProgramme::kTick);
+  ASSERT_EQ(h.emitted().size(), 2u);
+  EXPECT_EQ(h.emitted()[0].id(), "sim-42-1");
+  EXPECT_EQ(h.emitted()[1].id(), "sim-42-2");
+  EXPECT_EQ(h.plugin().emitted(), 2u);
 }
 
 TEST(SimProgramme, KeepsACursorAndResumesFromIt) {
-  FakeContext first(json{{"rate", 500}});
+  std::map<std::string, std::string> stored;
   {
-    SimProgramme plugin(first);
-    plugin.on_start(first);
+    Harness first(json{{"rate", 500}});
+    first.start();
     for (int i = 0; i < 3; ++i) {
-      first.fire_timers();
+      first.advance(SimProgramme::kTick);
     }
-    plugin.on_stop(first);
+    first.stop();
+    ASSERT_EQ(first.emitted().size(), 30u);
+    EXPECT_EQ(first.cursors().at(SimProgramme::kCursor), "30");
+    stored = first.cursors();
   }
-  ASSERT_EQ(first.emitted.size(), 30u);
-  EXPECT_EQ(first.cursors.at(SimProgramme::kCursor), "30");
 
-  // A restarted instance, handed the stored cursor, replays the model silently and continues.
-  FakeContext second(json{{"rate", 500}, {"max_events", 35}});
-  second.cursors = first.cursors;
-  SimProgramme plugin(second);
-  plugin.on_start(second);
+  // A restarted instance, handed the cursor the first one stored, replays the model silently and
+  // continues.
+  Harness second(json{{"rate", 500}, {"max_events", 35}}, HarnessOptions{.cursors = stored});
+  second.start();
   for (int i = 0; i < 5; ++i) {
-    second.fire_timers();
+    second.advance(SimProgramme::kTick);
   }
-  ASSERT_EQ(second.emitted.size(), 5u) << "max_events counts the earlier run too";
+  ASSERT_EQ(second.emitted().size(), 5u) << "max_events counts the earlier run too";
   ProgrammeModel model({.seed = 42, .source = "/simpang/sim-programme/test"});
   for (int i = 0; i < 30; ++i) {
     (void)model.next();
   }
-  for (const auto& e : second.emitted) {
+  for (const auto& e : second.emitted()) {
     EXPECT_EQ(simpang::sdk::to_cloudevents_json(e),
               simpang::sdk::to_cloudevents_json(model.next()));
   }
-  EXPECT_EQ(second.emitted.front().id(), "sim-42-31");
-  EXPECT_TRUE(plugin.finished());
+  EXPECT_EQ(second.emitted().front().id(), "sim-42-31");
+  EXPECT_TRUE(second.plugin().finished());
 }
 
 TEST(SimProgramme, IgnoresAnUnreadableCursor) {
-  FakeContext ctx(json{{"rate", 50}});
-  ctx.cursors[SimProgramme::kCursor] = "lots";
-  SimProgramme plugin(ctx);
-  plugin.on_start(ctx);
-  ctx.fire_timers();
-  ASSERT_EQ(ctx.emitted.size(), 1u);
-  EXPECT_EQ(ctx.emitted[0].id(), "sim-42-1");
+  Harness h(json{{"rate", 50}}, HarnessOptions{.cursors = {{SimProgramme::kCursor, "lots"}}});
+  h.start();
+  h.advance(SimProgramme::kTick);
+  ASSERT_EQ(h.emitted().size(), 1u);
+  EXPECT_EQ(h.emitted()[0].id(), "sim-42-1");
+  EXPECT_TRUE(h.logged("ignoring unreadable cursor"));
 }
 
 }  // namespace

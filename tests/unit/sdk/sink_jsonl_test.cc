@@ -1,17 +1,16 @@
-// Tests of the sink-jsonl plugin class (plugins/sink-jsonl/sink_jsonl.h) against a fake Context
-// and real files in a private temporary directory.
+// Tests of the sink-jsonl plugin class (plugins/sink-jsonl/sink_jsonl.h) in the SDK's
+// PluginHarness, with real files in a private temporary directory.
 #include "sink_jsonl.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
-#include "fake_context.h"
 #include "simpang/sdk/cloudevents.h"
+#include "simpang/sdk/testing.h"
 
 namespace simpang::plugins::sink_jsonl {
 namespace {
@@ -20,16 +19,16 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using simpang::sdk::ConfigError;
 using simpang::sdk::Outcome;
-using simpang::testing::FakeContext;
+using simpang::sdk::testing::HarnessOptions;
+using simpang::sdk::testing::TempDir;
+using Harness = simpang::sdk::testing::PluginHarness<JsonlSink>;
 
 class SinkJsonlTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::path(::testing::TempDir()) / "sink-jsonl-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+  // The instance's state directory, as the hub would give it.
+  HarnessOptions options(fs::path state_dir = {}) const {
+    return HarnessOptions{.instance_name = "sink", .state_dir = state_dir.empty() ? dir_ : state_dir};
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   static simpang::v1::Event event(const std::string& id) {
     simpang::v1::Event e;
@@ -52,9 +51,8 @@ class SinkJsonlTest : public ::testing::Test {
   }
 
   std::string config_error(const json& config) {
-    FakeContext ctx(config, "sink", dir_);
     try {
-      JsonlSink sink(ctx);
+      Harness h(config, options());
     } catch (const ConfigError& e) {
       return e.what();
     }
@@ -62,15 +60,16 @@ class SinkJsonlTest : public ::testing::Test {
     return {};
   }
 
-  fs::path dir_;
+  TempDir temp_{"sink-jsonl"};
+  const fs::path dir_ = temp_.path();
 };
 
 TEST_F(SinkJsonlTest, WritesOneCloudEventPerLineRelativeToStateDir) {
-  FakeContext ctx(json{{"path", "events.jsonl"}}, "sink", dir_);
-  JsonlSink sink(ctx);
-  EXPECT_EQ(sink.path(), dir_ / "events.jsonl");
-  EXPECT_EQ(sink.on_event(ctx, event("a")).kind(), Outcome::Kind::kAck);
-  EXPECT_EQ(sink.on_event(ctx, event("b")).kind(), Outcome::Kind::kAck);
+  Harness h(json{{"path", "events.jsonl"}}, options());
+  h.start();
+  EXPECT_EQ(h.plugin().path(), dir_ / "events.jsonl");
+  EXPECT_EQ(h.deliver(event("a")).kind(), Outcome::Kind::kAck);
+  EXPECT_EQ(h.deliver(event("b")).kind(), Outcome::Kind::kAck);
 
   const auto got = lines(dir_ / "events.jsonl");
   ASSERT_EQ(got.size(), 2u);
@@ -84,9 +83,9 @@ TEST_F(SinkJsonlTest, WritesOneCloudEventPerLineRelativeToStateDir) {
 TEST_F(SinkJsonlTest, AppendsAcrossInstancesAndHonoursAbsolutePathAndFsync) {
   const fs::path path = dir_ / "abs.jsonl";
   for (const char* id : {"first", "second"}) {
-    FakeContext ctx(json{{"path", path.string()}, {"fsync", true}}, "sink", "/nonexistent");
-    JsonlSink sink(ctx);
-    EXPECT_EQ(sink.on_event(ctx, event(id)).kind(), Outcome::Kind::kAck);
+    Harness h(json{{"path", path.string()}, {"fsync", true}}, options("/nonexistent"));
+    h.start();
+    EXPECT_EQ(h.deliver(event(id)).kind(), Outcome::Kind::kAck);
   }
   const auto got = lines(path);
   ASSERT_EQ(got.size(), 2u);
@@ -114,9 +113,9 @@ TEST_F(SinkJsonlTest, CannotOpenIsAConfigErrorWithTheOsReason) {
 
 TEST_F(SinkJsonlTest, WriteFailureAsksForRetryWithTheOsReason) {
   // /dev/full accepts the open and fails every write with ENOSPC.
-  FakeContext ctx(json{{"path", "/dev/full"}}, "sink", dir_);
-  JsonlSink sink(ctx);
-  const Outcome outcome = sink.on_event(ctx, event("a"));
+  Harness h(json{{"path", "/dev/full"}}, options());
+  h.start();
+  const Outcome outcome = h.deliver(event("a"));
   EXPECT_EQ(outcome.kind(), Outcome::Kind::kRetryLater);
   EXPECT_NE(outcome.reason().find("No space left on device"), std::string::npos)
       << outcome.reason();
@@ -134,16 +133,17 @@ TEST_F(SinkJsonlTest, CutsOffATornLastLineLeftByACrash) {
     std::ofstream out(path, std::ios::binary);
     out << "{\"id\":\"whole\"}\n{\"id\":\"ha";  // the process died mid-write
   }
-  FakeContext ctx(json{{"path", path.string()}}, "sink", dir_);
-  JsonlSink sink(ctx);
-  ASSERT_EQ(sink.on_event(ctx, event("next")).kind(), Outcome::Kind::kAck);
+  Harness h(json{{"path", path.string()}}, options());
+  h.start();
+  ASSERT_EQ(h.deliver(event("next")).kind(), Outcome::Kind::kAck);
   const auto written = lines(path);
   ASSERT_EQ(written.size(), 2u);
   EXPECT_EQ(written[0], "{\"id\":\"whole\"}");
   EXPECT_EQ(json::parse(written[1])["id"], "next");
-  ASSERT_EQ(ctx.logs.size(), 1u);
-  EXPECT_NE(ctx.logs[0].find("cut off a torn last line of 9 bytes"), std::string::npos)
-      << ctx.logs[0];
+  const auto logs = h.logs();
+  ASSERT_EQ(logs.size(), 1u);
+  EXPECT_NE(logs[0].message.find("cut off a torn last line of 9 bytes"), std::string::npos)
+      << logs[0].message;
 }
 
 TEST_F(SinkJsonlTest, LeavesAnIntactFileAlone) {
@@ -152,10 +152,10 @@ TEST_F(SinkJsonlTest, LeavesAnIntactFileAlone) {
     std::ofstream out(path, std::ios::binary);
     out << "{\"id\":\"whole\"}\n";
   }
-  FakeContext ctx(json{{"path", path.string()}}, "sink", dir_);
-  JsonlSink sink(ctx);
+  Harness h(json{{"path", path.string()}}, options());
+  h.start();
   EXPECT_EQ(lines(path).size(), 1u);
-  EXPECT_TRUE(ctx.logs.empty());
+  EXPECT_TRUE(h.logs().empty());
 }
 
 }  // namespace
