@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "simpang/sdk/status.h"
+#include "simpang/base/status.h"
 
 namespace simpang::hub {
 

@@ -37,7 +37,7 @@
 #include "core/zmq_watcher.h"
 #include "journal/journal.h"
 #include "router/route_table.h"
-#include "simpang/sdk/status.h"
+#include "simpang/base/status.h"
 #include "simpang/v1/wire.pb.h"
 
 namespace simpang::hub {

@@ -43,7 +43,7 @@
 #include "core/event_record.h"
 #include "core/route_policies.h"
 #include "journal/journal.h"
-#include "simpang/sdk/status.h"
+#include "simpang/base/status.h"
 
 namespace simpang::hub {
 

@@ -13,7 +13,7 @@
 #include "config/config.h"
 #include "plugin/plugin_library.h"
 #include "simpang/plugin_abi.h"
-#include "simpang/sdk/status.h"
+#include "simpang/base/status.h"
 
 namespace simpang::hub {
 

@@ -11,7 +11,7 @@
 
 #include "core/route_policies.h"
 #include "router/route_table.h"
-#include "simpang/sdk/status.h"
+#include "simpang/base/status.h"
 
 namespace simpang::hub {
 

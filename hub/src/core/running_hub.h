@@ -30,7 +30,7 @@
 #include "journal/journal.h"
 #include "plugin/plugin_library.h"
 #include "router/route_table.h"
-#include "simpang/sdk/status.h"
+#include "simpang/base/status.h"
 
 namespace simpang::hub {
 

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "simpang/sdk/status.h"
+#include "simpang/base/status.h"
 
 namespace simpang::hub {
 

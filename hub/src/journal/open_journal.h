@@ -16,7 +16,7 @@
 #include "journal/journal.h"
 #include "journal/journal_admin.h"
 #include "journal/journal_options.h"
-#include "simpang/sdk/status.h"
+#include "simpang/base/status.h"
 
 namespace simpang::hub {
 

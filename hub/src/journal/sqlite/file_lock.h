@@ -10,7 +10,7 @@
 #include <memory>
 #include <optional>
 
-#include "simpang/sdk/status.h"
+#include "simpang/base/status.h"
 
 namespace simpang::hub::journal_internal {
 

@@ -14,7 +14,7 @@
 
 #include "journal/journal_options.h"
 #include "journal/sqlite/sqlite_util.h"
-#include "simpang/sdk/status.h"
+#include "simpang/base/status.h"
 
 namespace simpang::hub::journal_internal {
 

@@ -24,7 +24,7 @@
 #include <string_view>
 #include <type_traits>
 
-#include "simpang/sdk/status.h"
+#include "simpang/base/status.h"
 
 namespace simpang::hub::journal_internal {
 
