@@ -8,11 +8,7 @@ Status check_emittable(const simpang::v1::Event& event) {
   const std::string_view spec_version = event.spec_version().empty()
                                             ? kCloudEventsSpecVersion
                                             : std::string_view(event.spec_version());
-  Status status = check_event_attributes(event.id(), event.source(), event.type(), spec_version);
-  if (!status.ok()) {
-    return Status::Error("emit: " + status.message());
-  }
-  return status;
+  return check_event_attributes(event.id(), event.source(), event.type(), spec_version);
 }
 
 }  // namespace simpang::sdk::internal

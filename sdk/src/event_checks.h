@@ -8,9 +8,10 @@
 
 namespace simpang::sdk::internal {
 
-// Ok, or the rule `event` breaks in the hub's words behind "emit: ", e.g.
-// "emit: event e-1: missing required attribute 'source'". An empty spec_version counts as "1.0",
-// which emit() fills in before sending. Allocates only for an error.
+// Ok, or the rule `event` breaks in the hub's words, e.g.
+// "event e-1: missing required attribute 'source'". An empty spec_version counts as "1.0", which
+// emit() and publish() fill in before sending. Allocates only for an error. Callers say where the
+// event was refused in front of it ("emit: ", "publish: event 2 of the group: ").
 // Thread rule: none.
 Status check_emittable(const simpang::v1::Event& event);
 

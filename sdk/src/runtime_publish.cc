@@ -46,7 +46,9 @@ Status Runtime::emit(simpang::v1::Event event) {
   if (kind_ == SIMPANG_KIND_SINK) {
     return Status::Error("emit: a sink cannot publish events");
   }
-  SIMPANG_RETURN_IF_ERROR(check_emittable(event));
+  if (Status status = check_emittable(event); !status.ok()) {
+    return Status::Error("emit: " + status.message());
+  }
   if (event.spec_version().empty()) {
     event.set_spec_version("1.0");
   }
@@ -81,8 +83,8 @@ Status Runtime::publish(std::vector<simpang::v1::Event> events, milliseconds dea
   for (size_t i = 0; i < events.size(); ++i) {
     simpang::v1::Event& event = events[i];
     if (Status status = check_emittable(event); !status.ok()) {
-      return Status::Error("publish: event " + std::to_string(i) +
-                           " of the group: " + status.message());
+      return Status::Error("publish: event " + std::to_string(i) + " of the group: " +
+                           status.message());
     }
     if (event.spec_version().empty()) {
       event.set_spec_version("1.0");

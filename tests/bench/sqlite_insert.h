@@ -1,6 +1,6 @@
 // The baseline simpang-bench's durability suite compares the hub's SQLite journal against: bare
 // SQLite inserting the same rows the journal writes for each accepted event (an events row and one
-// deliveries row, in tables shaped like hub/src/journal/schema.cc's), in transactions of 1,000,
+// deliveries row, in tables shaped like hub/src/journal/sqlite/schema.cc's), in transactions of 1,000,
 // WAL mode, synchronous NORMAL or FULL, one thread, prepared statements, nothing else: no routing,
 // no acks, no deletes, no de-duplication, no checkpoint thread.
 //

@@ -151,7 +151,7 @@ TEST(HarnessAsyncTest, PublishChecksTheGroupFirstAndAnEmptyOneIsDurableLater) {
   h.start();
   const auto status = h.plugin().publish({"a", ""}, milliseconds(100));
   EXPECT_FALSE(status.ok());
-  EXPECT_EQ(status.message(), "publish: event 1 of the group: emit: event has no id");
+  EXPECT_EQ(status.message(), "publish: event 1 of the group: missing required attribute 'id'");
   EXPECT_TRUE(h.emitted().empty()) << "all or nothing";
   EXPECT_FALSE(h.plugin().publish({"a"}, milliseconds(0)).ok());
 

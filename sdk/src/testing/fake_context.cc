@@ -122,7 +122,9 @@ bool FakeContext::run_posted_until(const std::function<bool()>& done, millisecon
 
 Status FakeContext::emit(simpang::v1::Event event) {
   // The same checks as the runtime's emit(), so a test catches what the hub would refuse.
-  SIMPANG_RETURN_IF_ERROR(simpang::sdk::internal::check_emittable(event));
+  if (Status status = simpang::sdk::internal::check_emittable(event); !status.ok()) {
+    return Status::Error("emit: " + status.message());
+  }
   if (fail_emits_ > 0) {
     --fail_emits_;
     return Status::Error("emit: not connected to the hub (simulated by the test)");

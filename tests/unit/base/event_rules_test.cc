@@ -9,6 +9,7 @@
 #include <string>
 
 #include "event_checks.h"
+#include "simpang/sdk/testing.h"
 #include "simpang/v1/event.pb.h"
 
 // Counts this thread's allocations, so a test can show that checking a valid event allocates
@@ -105,7 +106,13 @@ TEST(EventRules, EmitSaysWhatThePublishCheckSays) {
         e.set_spec_version("2.0");
         break;
     }
-    const Status emitted = sdk::internal::check_emittable(e);
+    const Status checked = sdk::internal::check_emittable(e);
+    ASSERT_FALSE(checked.ok()) << "rule " << broken;
+    EXPECT_EQ(checked.message(), hub_says(e)) << "rule " << broken;
+    // And what a plugin sees from emit(), here from the test kit's context, which checks as the
+    // runtime does.
+    sdk::testing::FakeContext ctx(nlohmann::json::object(), "test", ".");
+    const Status emitted = ctx.emit(e);
     ASSERT_FALSE(emitted.ok()) << "rule " << broken;
     EXPECT_EQ(emitted.message(), "emit: " + hub_says(e)) << "rule " << broken;
   }
