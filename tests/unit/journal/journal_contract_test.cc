@@ -397,51 +397,14 @@ TEST_P(JournalContractTest, DeadLettersAreListedShownAndDroppedWithFilters) {
   ASSERT_NE(admin, nullptr);
   EXPECT_TRUE(admin->hub_running());
 
-  auto all = admin->list_dead({}, 100);
-  ASSERT_TRUE(all.ok()) << all.status().message();
-  EXPECT_EQ(all->size(), 5u);
-  auto ledger = admin->list_dead(where("ledger"), 100);
-  ASSERT_TRUE(ledger.ok());
-  EXPECT_EQ(ids_of(*ledger), fixture.ledger_dead);
-  auto by_route = admin->list_dead(where(std::nullopt, "completions"), 100);
-  ASSERT_TRUE(by_route.ok());
-  EXPECT_EQ(ids_of(*by_route), fixture.webhook_dead);
-  auto by_type = admin->list_dead(where(std::nullopt, std::nullopt, "talent.completion.v1"), 100);
-  ASSERT_TRUE(by_type.ok());
-  EXPECT_EQ(by_type->size(), 3u);  // e0 (ledger, webhook) and e2 (ledger)
-  auto limited = admin->list_dead({}, 2);
-  ASSERT_TRUE(limited.ok());
-  EXPECT_EQ(limited->size(), 2u);
-
-  auto shown = admin->show_dead(fixture.ledger_dead[1]);
-  ASSERT_TRUE(shown.ok()) << shown.status().message();
-  EXPECT_EQ(shown->event_id, "e1");
-  EXPECT_EQ(shown->event_source, "moodle://lms");
-  EXPECT_EQ(shown->event_type, "talent.enrollment.v1");
-  EXPECT_EQ(shown->event_subject, "person-1");
-  EXPECT_EQ(shown->attempts, 4u);
-  EXPECT_EQ(shown->last_error, "fatal: event 1");
-  EXPECT_EQ(shown->event_seq, fixture.events[1].seq);
-  EXPECT_EQ(shown->body, *event_body("moodle://lms", "e1", "talent.enrollment.v1"));
-  auto acked = admin->show_dead(fixture.events[4].delivery_ids[0]);
-  ASSERT_FALSE(acked.ok());
-  EXPECT_NE(acked.status().message().find("not a dead letter"), std::string::npos);
+  expect_fixture_listed_and_shown(*admin, fixture);
   auto pending = append_sync(*journal, batch_of("lms", {new_event("s", "p", {{0, 0}})}));
   ASSERT_TRUE(pending.ok());
   auto not_dead = admin->show_dead((*pending)[0].delivery_ids[0]);
   ASSERT_FALSE(not_dead.ok());
   EXPECT_NE(not_dead.status().message().find("is pending"), std::string::npos);
 
-  auto dropped = admin->drop_dead(where("webhook", std::nullopt, "talent.completion.v1"));
-  ASSERT_TRUE(dropped.ok()) << dropped.status().message();
-  EXPECT_EQ(*dropped, 1u);  // e0's webhook delivery
-  auto left = admin->list_dead(where("webhook"), 100);
-  ASSERT_TRUE(left.ok());
-  EXPECT_EQ(ids_of(*left), std::vector<uint64_t>{fixture.webhook_dead[1]});
-  auto by_id = admin->drop_dead(with_id(fixture.ledger_dead[0]));
-  ASSERT_TRUE(by_id.ok());
-  EXPECT_EQ(*by_id, 1u);
-  EXPECT_EQ(admin->list_dead({}, 100)->size(), 3u);
+  expect_fixture_dropped(*admin, fixture);
 }
 
 // --- replay -------------------------------------------------------------------------------------
