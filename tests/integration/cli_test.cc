@@ -130,6 +130,9 @@ TEST_F(Cli, BadFlagsAreRefusedNamingTheFlag) {
   const auto not_a_number = simpang({"dlq", "show", file, "abc"});
   EXPECT_NE(not_a_number.status, 0);
   EXPECT_NE(not_a_number.output.find("abc"), std::string::npos) << not_a_number.output;
+  const auto negative_limit = simpang({"dlq", "list", file, "--limit", "-3"});
+  EXPECT_NE(negative_limit.status, 0) << negative_limit.output;
+  EXPECT_NE(negative_limit.output.find("--limit"), std::string::npos) << negative_limit.output;
   const auto bad_level = simpang({"run", file, "--log-level", "loud"});
   EXPECT_NE(bad_level.status, 0);
   EXPECT_NE(bad_level.output.find("loud"), std::string::npos) << bad_level.output;

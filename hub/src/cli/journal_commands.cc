@@ -197,7 +197,16 @@ std::function<int()> add_journal_commands(
     command->add_option("CONFIG", o.config, "The hub's configuration file")->required();
   }
   add_filter_options(list_cmd, o);
-  list_cmd->add_option("--limit", o.limit, "Show at most this many")->capture_default_str();
+  list_cmd->add_option("--limit", o.limit, "Show at most this many")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            const bool whole = !value.empty() && value.find_first_not_of("0123456789") == value.npos;
+            return whole && value.find_first_not_of('0') != value.npos
+                       ? std::string()
+                       : "must be a whole number of at least 1, got '" + value + "'";
+          },
+          "N"))
+      ->capture_default_str();
   show_cmd->add_option("ID", o.id, "The dead letter's ID (from `dlq list`)")->required();
   add_filter_options(replay_cmd, o);
   replay_cmd->add_flag("--all", o.all, "Every dead letter");
