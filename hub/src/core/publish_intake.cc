@@ -8,7 +8,8 @@ namespace wire = simpang::v1::wire;
 
 namespace {
 
-// Types no route matched that are logged by name; beyond this many distinct ones only counted.
+// Types no route matched that are remembered and logged by name; beyond this many distinct ones
+// an unrouted event is only counted.
 constexpr size_t kUnroutedTypesLogged = 1024;
 
 }  // namespace
@@ -81,14 +82,19 @@ void PublishIntake::count_unrouted(const RoutedPublish& routed, const RoutedEven
   ++counters_.unrouted;
   const std::string_view type = event.event->type();
   auto seen = unrouted_types_.find(type);
-  if (seen == unrouted_types_.end()) {
-    seen = unrouted_types_.emplace(std::string(type), 0).first;
-    if (unrouted_types_.size() <= kUnroutedTypesLogged && logger_) {
+  if (seen != unrouted_types_.end()) {
+    ++seen->second;
+    return;
+  }
+  // Remembered (and logged once) up to a bound, so a publisher inventing types cannot grow the
+  // hub's memory; beyond it an unrouted event is only counted.
+  if (unrouted_types_.size() < kUnroutedTypesLogged) {
+    unrouted_types_.emplace(std::string(type), 1);
+    if (logger_) {
       logger_->warn("peer={} event type={} matches no route (counted as unrouted)", routed.identity,
                     type);
     }
   }
-  ++seen->second;
 }
 
 bool PublishIntake::failed(RoutedPublish& routed, const Status& status, wire::Frame& reply) {

@@ -112,6 +112,8 @@ class PublishIntake {
   // Publishes handed to the journal and not completed yet.
   uint64_t appends_in_progress() const { return appends_in_progress_; }
   const IntakeCounters& counters() const { return counters_; }
+  // How many distinct unrouted event types are remembered (each logged once); bounded.
+  size_t unrouted_types_remembered() const { return unrouted_types_.size(); }
   // A reload added routes: their counters start at zero.
   void set_route_count(size_t routes) { counters_.per_route.resize(routes, 0); }
 

@@ -138,6 +138,23 @@ TEST_F(PublishIntakeTest, AnEventNoRouteMatchesIsCountedAsUnrouted) {
   EXPECT_EQ(intake_->counters().published, 2u);
 }
 
+TEST_F(PublishIntakeTest, UnroutedTypesAreRememberedUpToABoundAndThenOnlyCounted) {
+  // A publisher that invents a new type per event must not grow the hub's memory without bound.
+  constexpr int kTypes = 3000;
+  for (int batch = 0; batch < kTypes / 100; ++batch) {
+    std::vector<std::string> events;
+    for (int i = 0; i < 100; ++i) {
+      const int n = batch * 100 + i;
+      events.push_back(serialized(
+          make_event("u" + std::to_string(n), "invented.type" + std::to_string(n))));
+    }
+    ASSERT_TRUE(publish(static_cast<uint64_t>(batch + 1), events).has_publish_ack());
+  }
+  EXPECT_EQ(intake_->counters().unrouted, static_cast<uint64_t>(kTypes));
+  EXPECT_GT(intake_->unrouted_types_remembered(), 0u);
+  EXPECT_LE(intake_->unrouted_types_remembered(), 1024u);
+}
+
 TEST_F(PublishIntakeTest, AFailedAppendAsksThePublisherToRetryLater) {
   RoutedPublish routed;
   routed.batch = 9;
