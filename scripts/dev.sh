@@ -21,6 +21,7 @@ PACKAGES=(
   libzmq3-dev cppzmq-dev libprotobuf-dev protobuf-compiler libspdlog-dev libboost-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libssl-dev libcurl4-openssl-dev curl
 )
 
 install_missing() {
@@ -75,10 +76,11 @@ case "${1:-}" in
     cmake -S "$ROOT" -B "$FUZZ_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DSIMPANG_FUZZ=ON \
       -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" > /dev/null
-    cmake --build "$FUZZ_DIR" -j "$JOBS" --target fuzz_cloudevents fuzz_event_attributes fuzz_config
+    cmake --build "$FUZZ_DIR" -j "$JOBS" --target fuzz_cloudevents fuzz_event_attributes fuzz_config \
+      fuzz_webhook_verify
     mkdir -p "$FUZZ_DIR/artifacts"
     failed=()
-    for target in cloudevents event_attributes config; do
+    for target in cloudevents event_attributes config webhook_verify; do
       # New inputs go to a scratch corpus; the checked-in one (tests/fuzz/corpus) is read only.
       mkdir -p "$FUZZ_DIR/corpus/$target"
       echo "==> fuzz_$target for ${SECONDS_EACH}s"
