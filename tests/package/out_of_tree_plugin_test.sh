@@ -42,6 +42,7 @@ test -f "$WORK/prefix/lib/cmake/Simpang/SimpangConfig.cmake"
 test -f "$WORK/prefix/include/simpang/base/status.h"
 test -f "$WORK/prefix/include/simpang/sdk/status.h"
 test -f "$WORK/prefix/include/simpang/sdk/plugin.h"
+test -f "$WORK/prefix/include/simpang/http/auth.h"
 test ! -e "$WORK/prefix/bin/simpang"  # the hub is not part of the SDK
 
 quiet cmake -S "$SOURCE_DIR/examples/event-counter" -B "$WORK/build" -G Ninja \
@@ -55,6 +56,11 @@ readelf -d "$PLUGIN" | grep -q "$WORK/prefix" || {
   readelf -d "$PLUGIN" >&2
   exit 1
 }
+# A plugin that does not link simpang::http carries no OpenSSL, not even through the SDK.
+if ldd "$PLUGIN" | grep -E 'lib(ssl|crypto)\.so'; then
+  echo "event-counter.so pulls in OpenSSL without linking simpang::http" >&2
+  exit 1
+fi
 
 cat > "$WORK/hub.yaml" <<YAML
 hub:
