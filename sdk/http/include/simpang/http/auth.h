@@ -9,12 +9,11 @@
 //     return respond(401, who.status().message());
 //   }
 //
-//   auto verifier =
-//   simpang::http::WebhookVerifier::create({"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"});
-//   simpang::Status s = verifier->verify(
-//       {.id = header("webhook-id"), .timestamp = header("webhook-timestamp"),
-//        .signature = header("webhook-signature")},
-//       body);                                  // header() gives std::nullopt when absent
+//   auto verifier = simpang::http::WebhookVerifier::create({current_secret, previous_secret});
+//   simpang::Status s = verifier->verify({.id = header("webhook-id"),  // std::nullopt if absent
+//                                         .timestamp = header("webhook-timestamp"),
+//                                         .signature = header("webhook-signature")},
+//                                        body);
 //
 //   auto secret = simpang::http::WebhookSecret::parse(config_secret);
 //   std::string value = secret->sign(event_id, unix_seconds, body);  // the webhook-signature value
