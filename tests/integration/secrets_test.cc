@@ -4,14 +4,13 @@
 // SIGHUP re-resolves them: a changed secret restarts its instance, a vanished one refuses the
 // reload at the reference. `simpang check` and `simpang run` refuse an unset variable at its line
 // and column.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "test_support.h"
 
@@ -32,14 +31,17 @@ class Secrets : public ::testing::Test {
   // Line 13 holds the env reference and line 17 the file reference, both at column 13.
   std::string config() const {
     return "hub:\n"
-           "  state_dir: " + (dir_ / "state").string() + "\n"
+           "  state_dir: " +
+           (dir_ / "state").string() +
+           "\n"
            "  summary_interval: 0s\n"
            "  heartbeat: 500ms\n"
            "plugins:\n"
            "  - name: source\n"
            "    plugin: test-source\n"
            "    config: {count: 1000000, per_tick: 20, manifest: " +
-           (dir_ / "manifest.jsonl").string() + "}\n"
+           (dir_ / "manifest.jsonl").string() +
+           "}\n"
            "  - name: ledger\n"
            "    plugin: test-sink\n"
            "    isolation: process\n"
@@ -56,8 +58,8 @@ class Secrets : public ::testing::Test {
   }
 
   std::filesystem::path audit_path(int generation) const {
-    return dir_ / (std::string("audit-") + kFileSecret + "-" + std::to_string(generation) +
-                   ".jsonl");
+    return dir_ /
+           (std::string("audit-") + kFileSecret + "-" + std::to_string(generation) + ".jsonl");
   }
 
   size_t starts(const std::string& instance) const {
@@ -84,9 +86,9 @@ TEST_F(Secrets, ValuesReachThePluginsOnlyAndAChangedSecretRestartsItsInstance) {
 
   Process hub({simpang_binary().string(), "run", file.string()}, dir_ / "hub.log");
   auto log = [&] { return read_file(dir_ / "hub.log"); };
-  ASSERT_TRUE(wait_for(
-      [&] { return count_lines(ledger_path) >= 100 && count_lines(audit_path(1)) >= 100; },
-      seconds(60)))
+  ASSERT_TRUE(
+      wait_for([&] { return count_lines(ledger_path) >= 100 && count_lines(audit_path(1)) >= 100; },
+               seconds(60)))
       << log();
 
   // The process-isolated instance reads its configuration, secrets resolved, from a file only the
@@ -112,17 +114,19 @@ TEST_F(Secrets, ValuesReachThePluginsOnlyAndAChangedSecretRestartsItsInstance) {
   // A secret that can no longer be read refuses the reload at its reference; nothing restarts.
   std::filesystem::remove(dir_ / "audit-path.txt");
   hub.signal(SIGHUP);
-  ASSERT_TRUE(wait_for([&] { return log().find("reload refused") != std::string::npos; },
-                       seconds(30)))
+  ASSERT_TRUE(
+      wait_for([&] { return log().find("reload refused") != std::string::npos; }, seconds(30)))
       << log();
-  EXPECT_NE(log().find(file.string() + ":17:13: in 'config' of plugin entry 'audit': "
-                                       "'${file:audit-path.txt}': the file " +
+  EXPECT_NE(log().find(file.string() +
+                       ":17:13: in 'config' of plugin entry 'audit': "
+                       "'${file:audit-path.txt}': the file " +
                        (dir_ / "audit-path.txt").string() + " does not exist"),
             std::string::npos)
       << log();
   const size_t delivered = count_lines(audit_path(2));
   ASSERT_TRUE(wait_for([&] { return count_lines(audit_path(2)) > delivered + 100; }, seconds(60)))
-      << "the hub stopped delivering after a refused reload\n" << log();
+      << "the hub stopped delivering after a refused reload\n"
+      << log();
   EXPECT_EQ(starts("audit"), 2u) << log();
 
   hub.stop(seconds(30));
@@ -155,8 +159,8 @@ TEST_F(Secrets, CheckAndRunRefuseAnUnsetVariableAtItsReference) {
                                "'${env:SIMPANG_IT_LEDGER_PATH}': the environment variable "
                                "SIMPANG_IT_LEDGER_PATH is not set";
 
-  CommandResult check = run_command({simpang_binary().string(), "check", file.string()},
-                                    seconds(30));
+  CommandResult check =
+      run_command({simpang_binary().string(), "check", file.string()}, seconds(30));
   EXPECT_EQ(check.status, 1) << check.output;
   EXPECT_NE(check.output.find(expected), std::string::npos) << check.output;
 

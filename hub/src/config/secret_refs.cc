@@ -22,8 +22,8 @@ bool valid_env_name(std::string_view name) {
     return false;
   }
   for (char c : name) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '_';
+    const bool ok =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
     if (!ok) {
       return false;
     }
@@ -110,8 +110,8 @@ std::string resolve_references(std::string_view text, const std::filesystem::pat
     const size_t close = text.find('}', i + kOpen.size());
     if (close == std::string_view::npos) {
       problems.push_back({i, text.size() - i,
-                          "the reference '" + std::string(text.substr(i)) +
-                              "' has no closing '}'" + std::string(kLiteralHint)});
+                          "the reference '" + std::string(text.substr(i)) + "' has no closing '}'" +
+                              std::string(kLiteralHint)});
       break;
     }
     const std::string_view written = text.substr(i, close + 1 - i);

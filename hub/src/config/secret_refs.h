@@ -6,8 +6,9 @@
 //
 // Grammar, inside any string (a whole value or part of one):
 //   ${env:NAME}   the environment variable NAME ([A-Za-z_][A-Za-z0-9_]*); set but empty is "".
-//   ${file:PATH}  the content of the file PATH (relative to `base_dir`), at most kMaxSecretFileBytes,
-//                 with one trailing newline ("\n" or "\r\n") removed. PATH cannot contain '}'.
+//   ${file:PATH}  the content of the file PATH (relative to `base_dir`), at most
+//                 kMaxSecretFileBytes, with one trailing newline ("\n" or "\r\n") removed. PATH
+//                 cannot contain '}'.
 //   $${           a literal "${" (the only escape; a '$' anywhere else is itself).
 // Any other "${" is a problem (an unknown kind or a missing '}'), so a mistyped reference is never
 // passed on as text. A resolved value must be UTF-8 text (the plugin receives JSON).

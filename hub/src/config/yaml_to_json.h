@@ -28,7 +28,7 @@ struct YamlProblem {
 // How to resolve secret references (config/secret_refs.h) in string values while converting.
 // OWNERSHIP: `source` is borrowed and must outlive the call.
 struct ReferenceContext {
-  std::string_view source;        // the file's text, to place a problem at its reference
+  std::string_view source;         // the file's text, to place a problem at its reference
   std::filesystem::path base_dir;  // a relative ${file:PATH} is relative to it
 };
 

@@ -165,8 +165,8 @@ TEST_F(ConfigSecretsTest, MalformedReferencesAreProblemsNotText) {
                             "${file:PATH} (write '$${' for a literal '${')"));
   EXPECT_TRUE(HasDiagnostic(r, 6, 13, "'1BAD' is not an environment variable name"));
   EXPECT_TRUE(HasDiagnostic(r, 7, 15, "no file is named after 'file:'"));
-  EXPECT_TRUE(HasDiagnostic(r, 8, 18,
-                            "the reference '${env:SIMPANG_TEST_TOKEN' has no closing '}'"));
+  EXPECT_TRUE(
+      HasDiagnostic(r, 8, 18, "the reference '${env:SIMPANG_TEST_TOKEN' has no closing '}'"));
 }
 
 TEST_F(ConfigSecretsTest, FileReferencesReadTheFileWithOneTrailingNewlineRemoved) {
@@ -175,12 +175,14 @@ TEST_F(ConfigSecretsTest, FileReferencesReadTheFileWithOneTrailingNewlineRemoved
   write("crlf", "win\r\n");
   write("bare", "no newline");
   const std::filesystem::path absolute = write("abs/key.pem", "-----KEY-----\nabc\n");
-  ConfigResult r = load("      relative: ${file:secrets/db}\n"
-                        "      dotted: ${file:./secrets/db}\n"
-                        "      twice: ${file:twice}\n"
-                        "      crlf: ${file:crlf}\n"
-                        "      bare: \"[${file:bare}]\"\n"
-                        "      absolute: ${file:" + absolute.string() + "}\n");
+  ConfigResult r = load(
+      "      relative: ${file:secrets/db}\n"
+      "      dotted: ${file:./secrets/db}\n"
+      "      twice: ${file:twice}\n"
+      "      crlf: ${file:crlf}\n"
+      "      bare: \"[${file:bare}]\"\n"
+      "      absolute: ${file:" +
+      absolute.string() + "}\n");
   ASSERT_TRUE(r.ok()) << dump(r);
   EXPECT_EQ(plugin_config(r)["relative"], "pa55-7e1d");
   EXPECT_EQ(plugin_config(r)["dotted"], "pa55-7e1d");
@@ -194,8 +196,9 @@ TEST_F(ConfigSecretsTest, FileReferencesReadTheFileWithOneTrailingNewlineRemoved
 
 TEST_F(ConfigSecretsTest, RelativeFilesAreFoundBesideTheConfigurationNotTheWorkingDirectory) {
   write("conf/token", "beside-the-config");
-  std::string yaml = "plugins:\n  - name: a\n    plugin: abi-ok-sink\n    config:\n"
-                     "      token: ${file:token}\n";
+  std::string yaml =
+      "plugins:\n  - name: a\n    plugin: abi-ok-sink\n    config:\n"
+      "      token: ${file:token}\n";
   const std::filesystem::path file = write("conf/simpang.yaml", yaml);
   const std::filesystem::path cwd = std::filesystem::current_path();
   std::filesystem::current_path(dir_);  // "token" here would be dir_/token, which does not exist
