@@ -1,12 +1,15 @@
 // Secret references; see config/secret_refs.h.
 #include "config/secret_refs.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <system_error>
 
 #include "config/plugin_search.h"  // resolve_against
 
@@ -41,44 +44,63 @@ bool is_utf8(const std::string& value) {
   }
 }
 
-// The file's content, or an error message naming the path and why.
+// The file's content, or an error message naming the path and why. Everything is checked on the
+// opened descriptor, so the file cannot be swapped between the check and the read; O_NONBLOCK keeps
+// a FIFO put in its place from blocking the loader.
 bool read_secret_file(const std::filesystem::path& path, std::string& out, std::string& why) {
-  std::error_code ec;
-  const std::filesystem::file_status status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(status)) {
-    why = "the file " + path.string() + " does not exist";
-    if (ec && ec != std::errc::no_such_file_or_directory) {
-      why = "the file " + path.string() + " cannot be read: " + ec.message();
-    }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    const int err = errno;
+    why = err == ENOENT ? "the file " + path.string() + " does not exist"
+                        : "the file " + path.string() + " cannot be read: " + std::strerror(err);
     return false;
   }
-  if (std::filesystem::is_directory(status)) {
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    why = "the file " + path.string() + " cannot be read: " + std::strerror(errno);
+    return false;
+  }
+  if (S_ISDIR(st.st_mode)) {
     why = path.string() + " is a directory, not a file";
     return false;
   }
-  if (!std::filesystem::is_regular_file(status)) {
+  if (!S_ISREG(st.st_mode)) {
     why = path.string() + " is not a regular file";
     return false;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const int err = errno;
-    why = "the file " + path.string() + " cannot be read: " + std::strerror(err);
+  const std::string too_large = "the file " + path.string() + " is larger than " +
+                                std::to_string(kMaxSecretFileBytes / 1024) +
+                                " KiB, the most a secret file may hold";
+  if (static_cast<uint64_t>(st.st_size) > kMaxSecretFileBytes) {
+    why = too_large;
     return false;
   }
-  // Read one byte past the bound: the size a stat reports can change before the read.
+  // Read one byte past the bound: the file may grow after fstat.
   std::string content(kMaxSecretFileBytes + 1, '\0');
-  in.read(content.data(), static_cast<std::streamsize>(content.size()));
-  if (in.bad()) {
-    why = "the file " + path.string() + " cannot be read";
+  size_t size = 0;
+  while (size < content.size()) {
+    const ssize_t n = ::read(fd, content.data() + size, content.size() - size);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      why = "the file " + path.string() + " cannot be read: " + std::strerror(errno);
+      return false;
+    }
+    if (n == 0) {
+      break;
+    }
+    size += static_cast<size_t>(n);
+  }
+  if (size > kMaxSecretFileBytes) {
+    why = too_large;
     return false;
   }
-  content.resize(static_cast<size_t>(in.gcount()));
-  if (content.size() > kMaxSecretFileBytes) {
-    why = "the file " + path.string() + " is larger than " +
-          std::to_string(kMaxSecretFileBytes / 1024) + " KiB, the most a secret file may hold";
-    return false;
-  }
+  content.resize(size);
   if (content.ends_with("\r\n")) {
     content.resize(content.size() - 2);
   } else if (content.ends_with('\n')) {

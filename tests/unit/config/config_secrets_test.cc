@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -208,16 +210,19 @@ TEST_F(ConfigSecretsTest, RelativeFilesAreFoundBesideTheConfigurationNotTheWorki
   EXPECT_EQ(plugin_config(r)["token"], "beside-the-config");
 }
 
-TEST_F(ConfigSecretsTest, MissingDirectoryAndTooLargeFilesAreReportedNamingThePath) {
+TEST_F(ConfigSecretsTest, MissingDirectoryFifoAndTooLargeFilesAreReportedNamingThePath) {
   std::filesystem::create_directories(dir_ / "adir");
   write("big", std::string(64 * 1024 + 1, 'x'));
   write("limit", std::string(64 * 1024, 'y'));
+  // A FIFO would block a reader that waited for a writer: it is refused without waiting.
+  ASSERT_EQ(mkfifo((dir_ / "pipe").c_str(), 0600), 0) << std::strerror(errno);
   ConfigResult r = load(R"(      missing: ${file:nope/secret.txt}
       dir: "${file:adir}"
       big: ${file:big}
       limit: ${file:limit}
+      fifo: ${file:pipe}
 )");
-  ASSERT_EQ(r.diagnostics.size(), 3u) << dump(r);
+  ASSERT_EQ(r.diagnostics.size(), 4u) << dump(r);
   EXPECT_TRUE(HasDiagnostic(r, 5, 16,
                             "'${file:nope/secret.txt}': the file " +
                                 (dir_ / "nope/secret.txt").string() + " does not exist"));
@@ -225,6 +230,7 @@ TEST_F(ConfigSecretsTest, MissingDirectoryAndTooLargeFilesAreReportedNamingThePa
   EXPECT_TRUE(HasDiagnostic(r, 7, 12,
                             "the file " + (dir_ / "big").string() +
                                 " is larger than 64 KiB, the most a secret file may hold"));
+  EXPECT_TRUE(HasDiagnostic(r, 9, 13, (dir_ / "pipe").string() + " is not a regular file"));
 }
 
 TEST_F(ConfigSecretsTest, ProblemsInConfigLeaveNoResolvedJsonBehind) {
