@@ -550,11 +550,17 @@ void Loader::load_plugin(const YAML::Node& item, size_t index) {
   if (const Entry* e = YamlReader::find(entries, "config")) {
     if (e->value.IsMap()) {
       std::vector<YamlProblem> problems;
-      nlohmann::json json = yaml_to_json(e->value, problems);
+      const config_internal::ReferenceContext references{reader_.text(), reader_.dir()};
+      nlohmann::json json = yaml_to_json(e->value, problems, &references);
       for (const YamlProblem& p : problems) {
         reader_.error(p.mark, "in 'config' of " + owner + ": " + p.message);
       }
-      plugin.config_json = json.dump();
+      if (problems.empty()) {
+        plugin.config_json = json.dump();
+        // The same mapping with its references as written: what may be shown or logged.
+        std::vector<YamlProblem> repeated;  // the same problems again, already reported
+        plugin.config_json_shown = yaml_to_json(e->value, repeated).dump();
+      }
     } else if (!e->value.IsNull()) {
       reader_.error(e->value.Mark(),
                     "'config' of " + owner + " must be a mapping; found " + describe(e->value));

@@ -59,7 +59,13 @@ struct PluginInstanceConfig {
   // Default: thread for the plugins shipped with the hub, process for any other library.
   Isolation isolation = Isolation::kThread;
   PluginTransport transport = PluginTransport::kInproc;
-  std::string config_json = "{}";     // the instance's `config:` mapping converted to JSON
+  // The instance's `config:` mapping converted to JSON, its ${env:...} and ${file:...} references
+  // resolved: it may hold secrets. Only the plugin gets it; never log, print or store it anywhere
+  // but where the plugin reads it (a process-isolated instance's 0600 config file).
+  std::string config_json = "{}";
+  // The same mapping with every reference as written (`${env:TOKEN}`, never its value): the form
+  // to show wherever the configuration is shown to people.
+  std::string config_json_shown = "{}";
   std::chrono::milliseconds stop_timeout{5000};
   std::chrono::milliseconds start_timeout{10000};  // process: time to say hello after spawning
   RestartPolicy restart;                           // process isolation only

@@ -66,6 +66,8 @@ class YamlReader {
   // The file as given, and the absolute directory it is in (relative paths resolve against it).
   const std::filesystem::path& file() const { return file_; }
   const std::filesystem::path& dir() const { return dir_; }
+  // The file's text as read (empty before read()).
+  std::string_view text() const { return text_; }
 
   // --- reporting ---------------------------------------------------------------------------------
   // A problem at a 1-based line and column (0, 0: the file as a whole).

@@ -1,5 +1,6 @@
 #include "config/yaml_to_json.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -8,6 +9,8 @@
 #include <regex>
 #include <string_view>
 #include <unordered_map>
+
+#include "config/secret_refs.h"
 
 namespace simpang::hub::config_internal {
 namespace {
@@ -136,9 +139,47 @@ nlohmann::json infer(const YAML::Node& node, std::vector<YamlProblem>& problems)
   return s;
 }
 
+// Where the reference a problem is about starts in the file. The scalar's text is not the file's
+// (quotes, escapes, folding), so the reference is looked up as written in the file from the
+// scalar's start; when it cannot be found there (a reference spelt with escapes), the scalar's own
+// position is the best there is.
+YAML::Mark reference_mark(const YAML::Node& node, std::string_view text, std::string_view source,
+                          const ReferenceProblem& problem) {
+  const YAML::Mark start = node.Mark();
+  if (start.is_null() || start.pos < 0 || static_cast<size_t>(start.pos) > source.size()) {
+    return start;
+  }
+  const std::string_view written = text.substr(problem.offset, problem.length);
+  size_t earlier = 0;  // the same text may occur before this one in the same scalar
+  for (size_t at = text.find(written); at < problem.offset; at = text.find(written, at + 1)) {
+    ++earlier;
+  }
+  const size_t from = static_cast<size_t>(start.pos);
+  const size_t limit = from + 2 * text.size() + 16;  // a scalar's text is rarely longer written
+  size_t found = source.find(written, from);
+  for (; found != std::string_view::npos && earlier > 0; --earlier) {
+    found = source.find(written, found + 1);
+  }
+  if (found == std::string_view::npos || found > limit) {
+    return start;
+  }
+  YAML::Mark mark = start;
+  mark.pos = static_cast<int>(found);
+  const std::string_view between = source.substr(from, found - from);
+  const size_t last_newline = between.rfind('\n');
+  if (last_newline == std::string_view::npos) {
+    mark.column = start.column + static_cast<int>(found - from);
+  } else {
+    mark.line = start.line + static_cast<int>(std::count(between.begin(), between.end(), '\n'));
+    mark.column = static_cast<int>(between.size() - last_newline - 1);
+  }
+  return mark;
+}
+
 class Converter {
  public:
-  explicit Converter(std::vector<YamlProblem>& problems) : problems_(problems) {}
+  Converter(std::vector<YamlProblem>& problems, const ReferenceContext* references)
+      : problems_(problems), references_(references) {}
 
   nlohmann::json convert(const YAML::Node& node, int depth) {
     if (stopped_) {
@@ -159,7 +200,7 @@ class Converter {
       case YAML::NodeType::Null:
         return nullptr;
       case YAML::NodeType::Scalar:
-        return yaml_scalar_to_json(node, problems_);
+        return resolve(node, yaml_scalar_to_json(node, problems_));
       case YAML::NodeType::Sequence: {
         nlohmann::json out = nlohmann::json::array();
         for (const YAML::Node& item : node) {
@@ -195,6 +236,20 @@ class Converter {
   }
 
  private:
+  nlohmann::json resolve(const YAML::Node& node, nlohmann::json value) {
+    if (references_ == nullptr || !value.is_string() ||
+        !has_references(value.get_ref<const std::string&>())) {
+      return value;
+    }
+    const std::string& text = value.get_ref<const std::string&>();
+    std::vector<ReferenceProblem> found;
+    std::string resolved = resolve_references(text, references_->base_dir, found);
+    for (const ReferenceProblem& p : found) {
+      problems_.push_back({reference_mark(node, text, references_->source, p), p.message});
+    }
+    return resolved;
+  }
+
   // Reports once and converts nothing more: a runaway document would otherwise repeat the problem
   // for every remaining value.
   void stop(const YAML::Mark& mark, std::string message) {
@@ -203,6 +258,7 @@ class Converter {
   }
 
   std::vector<YamlProblem>& problems_;
+  const ReferenceContext* references_;
   size_t values_ = 0;
   bool stopped_ = false;
 };
@@ -249,8 +305,9 @@ nlohmann::json yaml_scalar_to_json(const YAML::Node& node, std::vector<YamlProbl
   return s;
 }
 
-nlohmann::json yaml_to_json(const YAML::Node& node, std::vector<YamlProblem>& problems) {
-  return Converter(problems).convert(node, 0);
+nlohmann::json yaml_to_json(const YAML::Node& node, std::vector<YamlProblem>& problems,
+                            const ReferenceContext* references) {
+  return Converter(problems, references).convert(node, 0);
 }
 
 }  // namespace simpang::hub::config_internal

@@ -11,8 +11,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace simpang::hub::config_internal {
@@ -23,12 +25,22 @@ struct YamlProblem {
   std::string message;
 };
 
+// How to resolve secret references (config/secret_refs.h) in string values while converting.
+// OWNERSHIP: `source` is borrowed and must outlive the call.
+struct ReferenceContext {
+  std::string_view source;         // the file's text, to place a problem at its reference
+  std::filesystem::path base_dir;  // a relative ${file:PATH} is relative to it
+};
+
 // Converts `node` (any shape). Appends to `problems` what cannot be converted: a non-scalar or null
 // mapping key, a duplicate key, an integer beyond 64 bits, an unsupported tag, a value tagged with
 // a type it does not have, nesting deeper than 64 levels (an alias that contains itself), or more
 // than a million values after alias expansion. The returned value is meaningful only if none was
-// added.
-nlohmann::json yaml_to_json(const YAML::Node& node, std::vector<YamlProblem>& problems);
+// added. With `references`, every string value (not a mapping key) has its ${env:...} and
+// ${file:...} references resolved, and one that cannot be is a problem at the reference itself;
+// without, strings stay as written (the form that may be shown to people).
+nlohmann::json yaml_to_json(const YAML::Node& node, std::vector<YamlProblem>& problems,
+                            const ReferenceContext* references = nullptr);
 
 // The JSON form of one scalar (or null) node, per the rules above. A scalar that cannot be
 // converted is reported through `problems` and yields its text as a string.

@@ -1,14 +1,17 @@
 #include "core/process_supervisor.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include "core/plugin_host.h"
+#include "simpang/base/status.h"
 
 namespace simpang::hub {
 namespace {
@@ -22,6 +25,36 @@ std::string describe_exit(int status) {
     return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
   }
   return "exited with status " + std::to_string(WEXITSTATUS(status));
+}
+
+// Writes the instance's configuration for its plugin-host. It holds the resolved secrets of its
+// ${env:...} and ${file:...} references, so only the hub's own user may read it: created 0600,
+// and narrowed to 0600 if an earlier hub left it wider. A symbolic link in its place is refused
+// rather than followed.
+Status write_private_file(const std::filesystem::path& path, const std::string& content) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    return Status::Error("cannot write " + path.string() + ": " + std::strerror(errno));
+  }
+  Status status;
+  if (::fchmod(fd, 0600) != 0) {
+    status = Status::Error("cannot make " + path.string() + " private: " + std::strerror(errno));
+  }
+  for (size_t written = 0; status.ok() && written < content.size();) {
+    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      status = Status::Error("cannot write " + path.string() + ": " + std::strerror(errno));
+    } else {
+      written += static_cast<size_t>(n);
+    }
+  }
+  if (::close(fd) != 0 && status.ok()) {
+    status = Status::Error("cannot write " + path.string() + ": " + std::strerror(errno));
+  }
+  return status;
 }
 
 }  // namespace
@@ -54,7 +87,11 @@ void ProcessSupervisor::add(const PluginInstanceConfig& config,
   child.config = config;
   child.state_dir = state_dir;
   child.timer = std::make_unique<boost::asio::steady_timer>(io_);
-  std::ofstream(state_dir / "config.json", std::ios::trunc) << config.config_json;
+  // The plugin-host reads it at start; without it the child exits and counts as a failed start.
+  if (Status written = write_private_file(state_dir / "config.json", config.config_json);
+      !written.ok()) {
+    logger_->error("instance={}: {}", config.name, written.message());
+  }
   children_.emplace(config.name, std::move(child));
 }
 

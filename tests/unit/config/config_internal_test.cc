@@ -1,11 +1,21 @@
-// The loader's helpers: did-you-mean suggestions and the YAML-to-JSON conversion of `config:`.
+// The loader's helpers: did-you-mean suggestions, the YAML-to-JSON conversion of `config:` and the
+// resolution of its secret references.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/did_you_mean.h"
+#include "config/secret_refs.h"
 #include "config/yaml_to_json.h"
 
 namespace simpang::hub::config_internal {
@@ -13,6 +23,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 TEST(EditDistanceTest, CountsInsertionsDeletionsSubstitutionsAndTranspositions) {
   EXPECT_EQ(edit_distance("", ""), 0u);
@@ -138,6 +149,85 @@ TEST(YamlToJsonTest, EmptyInputIsNull) {
   std::vector<YamlProblem> problems;
   EXPECT_TRUE(yaml_to_json(YAML::Node(), problems).is_null());
   EXPECT_THAT(problems, IsEmpty());
+}
+
+TEST(SecretRefsTest, ProblemsCarryTheOffsetAndLengthOfTheirReference) {
+  unsetenv("SIMPANG_TEST_UNSET");
+  std::vector<ReferenceProblem> problems;
+  const std::string text = "a $${b} ${env:SIMPANG_TEST_UNSET} ${nope} ${env:X";
+  const std::string out = resolve_references(text, "/", problems);
+  ASSERT_EQ(problems.size(), 3u);
+  EXPECT_EQ(problems[0].offset, 8u);
+  EXPECT_EQ(problems[0].length, std::string("${env:SIMPANG_TEST_UNSET}").size());
+  EXPECT_EQ(problems[1].offset, text.find("${nope}"));
+  EXPECT_EQ(problems[1].length, 7u);
+  EXPECT_EQ(problems[2].offset, text.find("${env:X"));
+  EXPECT_EQ(problems[2].length, 7u);
+  EXPECT_EQ(out, "a ${b}   ");
+}
+
+TEST(SecretRefsTest, TextWithoutReferencesIsUnchanged) {
+  std::vector<ReferenceProblem> problems;
+  EXPECT_FALSE(has_references("$5 and $$ and {braces}"));
+  EXPECT_TRUE(has_references("$${"));
+  EXPECT_EQ(resolve_references("$5 and $$ and {braces}", "/", problems), "$5 and $$ and {braces}");
+  EXPECT_THAT(problems, IsEmpty());
+}
+
+TEST(SecretRefsTest, ValuesThatAreNotUtf8AreRefused) {
+  setenv("SIMPANG_TEST_LATIN1", "caf\xe9", 1);
+  std::vector<ReferenceProblem> problems;
+  resolve_references("${env:SIMPANG_TEST_LATIN1}", "/", problems);
+  unsetenv("SIMPANG_TEST_LATIN1");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_THAT(problems[0].message, HasSubstr("SIMPANG_TEST_LATIN1 is not UTF-8 text"));
+  EXPECT_THAT(problems[0].message, Not(HasSubstr("caf")));
+}
+
+// Switches the effective uid for its lifetime (root can read any file; nobody cannot read one of
+// mode 0), and back.
+class EffectiveUidAs {
+ public:
+  explicit EffectiveUidAs(uid_t uid) {
+    ok_ = setresuid(static_cast<uid_t>(-1), uid, static_cast<uid_t>(-1)) == 0;
+  }
+  ~EffectiveUidAs() {
+    if (ok_) {
+      (void)setresuid(static_cast<uid_t>(-1), 0, static_cast<uid_t>(-1));
+    }
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  bool ok_ = false;
+};
+
+TEST(SecretRefsTest, AnUnreadableFileIsReportedWithWhy) {
+  char dir_template[] = "/tmp/simpang-secret-refs-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::filesystem::path dir = dir_template;
+  std::ofstream(dir / "locked") << "hidden";
+  ASSERT_EQ(chmod((dir / "locked").c_str(), 0), 0);
+  std::vector<ReferenceProblem> problems;
+  std::string out;
+  {
+    std::optional<EffectiveUidAs> unprivileged;
+    if (geteuid() == 0) {
+      constexpr uid_t kNobody = 65534;
+      // Only the file's own mode may refuse: its directory is searchable by anyone.
+      std::filesystem::permissions(dir, std::filesystem::perms::others_exec,
+                                   std::filesystem::perm_options::add);
+      unprivileged.emplace(kNobody);
+      ASSERT_TRUE(unprivileged->ok()) << "setresuid: " << std::strerror(errno);
+    }
+    out = resolve_references("${file:locked}", dir, problems);
+  }
+  ASSERT_EQ(getuid(), geteuid());
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].message, "'${file:locked}': the file " + (dir / "locked").string() +
+                                     " cannot be read: Permission denied");
+  EXPECT_EQ(out, "");
 }
 
 }  // namespace
