@@ -1,0 +1,126 @@
+// The shared state behind simpang::http::Server, its connections and the Responders it hands out.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server_asio.h"
+#include "simpang/http/server.h"
+
+namespace simpang::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+class Session;
+
+struct Route {
+  std::string method;
+  Handler handler;
+};
+
+// OWNERSHIP: shared by the Server, each Session and each ResponderState, so a Responder that
+// outlives the Server keeps the io_context (and so the sockets it queues work on) alive.
+// Thread rule: options_ and routes are read-only after start(); the rest is atomic or under mu.
+class ServerCore {
+ public:
+  explicit ServerCore(ServerOptions options) : options(std::move(options)) {}
+
+  void log(LogLevel level, const std::string& message) const {
+    if (options.log) options.log(level, message);
+  }
+
+  // What a request for `method` `path` reaches: the handler, or a 404/405 response.
+  // Returns nullptr and fills `refusal` when there is no handler.
+  const Handler* find(const std::string& method, const std::string& path, Response* refusal) const;
+
+  // A request left the handler (answered or abandoned): counts it down and wakes stop().
+  void request_done();
+
+  const ServerOptions options;
+  std::map<std::string, std::vector<Route>> exact;     // path -> routes
+  std::map<std::string, std::vector<Route>> prefixes;  // prefix -> routes
+
+  net::io_context io{1};
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> guard;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  uint16_t port = 0;
+
+  std::atomic<size_t> connections{0};
+  std::atomic<size_t> rejecting{0};
+  std::atomic<size_t> in_flight{0};
+  std::atomic<int> overloaded_retry_after{-1};  // -1: not overloaded
+  std::atomic<bool> draining{false};
+
+  std::mutex mu;
+  std::condition_variable idle_cv;  // in_flight reached 0
+  bool stopped = false;             // under mu: completions are dropped, not posted
+  std::map<Session*, std::weak_ptr<Session>> sessions;  // under mu
+};
+
+// One connection: reads a request, dispatches it, writes the answer, repeats while kept alive.
+// Thread rule: everything runs on the socket's strand; complete() may be called from any thread.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<ServerCore> core, tcp::socket socket, bool reject);
+  ~Session();
+  void start();
+  // Posts the handler's answer to the strand. From any thread, at most once per request.
+  void complete(Response response);
+  // Closes the connection now (on the strand).
+  void close_soon();
+  // Closes the connection if it is waiting for a next request (on the strand).
+  void close_if_idle();
+  ServerCore& core() { return *core_; }
+
+ private:
+  enum class Phase { kIdle, kHeader, kBody, kHandler, kWrite, kClosed };
+  void wait_idle();
+  void read_header();
+  void on_header(beast::error_code ec);
+  void read_body();
+  void on_body(beast::error_code ec);
+  void dispatch();
+  void send(Response response, bool close);
+  void on_written(beast::error_code ec, bool close);
+  void fail_read(beast::error_code ec, const char* what);
+  void arm(std::chrono::milliseconds timeout);
+  void close();
+
+  std::shared_ptr<ServerCore> core_;
+  tcp::socket socket_;
+  net::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
+  std::shared_ptr<beast::http::response<beast::http::string_body>> response_;
+  std::string remote_;
+  Phase phase_ = Phase::kHeader;
+  bool timed_out_ = false;
+  bool keep_alive_ = true;
+  bool reject_;
+};
+
+namespace internal {
+// Behind every copy of one Responder. Its destructor answers 500 if nobody responded.
+class ResponderState {
+ public:
+  explicit ResponderState(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+  ~ResponderState();
+  bool respond(Response response);
+
+ private:
+  std::shared_ptr<Session> session_;
+  std::atomic<bool> done_{false};
+};
+}  // namespace internal
+
+}  // namespace simpang::http

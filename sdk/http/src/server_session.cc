@@ -1,0 +1,237 @@
+// One HTTP connection of simpang::http::Server: the read / dispatch / write loop and its limits.
+#include <chrono>
+
+#include "server_core.h"
+
+namespace simpang::http {
+
+namespace bhttp = beast::http;
+
+Session::Session(std::shared_ptr<ServerCore> core, tcp::socket socket, bool reject)
+    : core_(std::move(core)),
+      socket_(std::move(socket)),
+      timer_(socket_.get_executor()),
+      // The buffer may hold the header plus one read's worth; the body goes to the parser.
+      buffer_(core_->options.max_header_bytes + 8192),
+      reject_(reject) {
+  (reject_ ? core_->rejecting : core_->connections).fetch_add(1);
+  beast::error_code ec;
+  auto peer = socket_.remote_endpoint(ec);
+  if (!ec) remote_ = peer.address().to_string();
+}
+
+Session::~Session() {
+  (reject_ ? core_->rejecting : core_->connections).fetch_sub(1);
+  std::lock_guard lock(core_->mu);
+  core_->sessions.erase(this);
+}
+
+void Session::start() {
+  {
+    std::lock_guard lock(core_->mu);
+    core_->sessions[this] = weak_from_this();
+  }
+  net::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+    if (self->reject_) {
+      Response r = Response::Text(503, "too many connections: the limit max_connections is " +
+                                           std::to_string(self->core_->options.max_connections) +
+                                           "\n");
+      r.headers.emplace_back("Retry-After", std::to_string(self->core_->options.retry_after_seconds));
+      self->send(std::move(r), true);
+    } else {
+      self->read_header();
+    }
+  });
+}
+
+void Session::arm(std::chrono::milliseconds timeout) {
+  timed_out_ = false;
+  timer_.expires_after(timeout);
+  timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec) return;  // cancelled or re-armed
+    self->timed_out_ = true;
+    beast::error_code ignored;
+    self->socket_.cancel(ignored);
+  });
+}
+
+void Session::wait_idle() {
+  phase_ = Phase::kIdle;
+  if (core_->draining.load()) return close();
+  if (buffer_.size() > 0) return read_header();  // the next request is already here
+  arm(core_->options.idle_timeout);
+  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+    if (ec || self->timed_out_) return self->close();  // idle too long: close without a word
+    self->read_header();
+  });
+}
+
+void Session::read_header() {
+  phase_ = Phase::kHeader;
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(core_->options.max_header_bytes));
+  parser_->body_limit(core_->options.max_body_bytes);
+  arm(core_->options.header_timeout);
+  bhttp::async_read_header(socket_, buffer_, *parser_,
+                           [self = shared_from_this()](beast::error_code ec, size_t) {
+                             self->on_header(ec);
+                           });
+}
+
+void Session::fail_read(beast::error_code ec, const char* what) {
+  const ServerOptions& o = core_->options;
+  if (timed_out_) {
+    std::string limit = phase_ == Phase::kBody ? "body_timeout" : "header_timeout";
+    auto ms = phase_ == Phase::kBody ? o.body_timeout : o.header_timeout;
+    return send(Response::Text(408, "request " + std::string(what) + " not received within the " +
+                                        limit + " of " + std::to_string(ms.count()) + " ms\n"),
+                true);
+  }
+  if (ec == bhttp::error::header_limit) {
+    return send(Response::Text(431, "request header larger than the limit max_header_bytes of " +
+                                        std::to_string(o.max_header_bytes) + " bytes\n"),
+                true);
+  }
+  if (ec == bhttp::error::body_limit) {
+    return send(Response::Text(413, "request body larger than the limit max_body_bytes of " +
+                                        std::to_string(o.max_body_bytes) + " bytes\n"),
+                true);
+  }
+  if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+      ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+    return close();
+  }
+  send(Response::Text(400, "malformed request " + std::string(what) + ": " + ec.message() + "\n"),
+       true);
+}
+
+void Session::on_header(beast::error_code ec) {
+  if (ec) return fail_read(ec, "header");
+  auto length = parser_->content_length();
+  if (length && *length > core_->options.max_body_bytes) {
+    // Refused before reading a byte of it; the connection closes, so the body is never read.
+    return fail_read(bhttp::error::body_limit, "body");
+  }
+  auto& req = parser_->get();
+  auto expect = req.find(bhttp::field::expect);
+  if (expect != req.end() && beast::iequals(expect->value(), "100-continue")) {
+    static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    arm(core_->options.write_timeout);
+    return net::async_write(socket_, net::buffer(kContinue),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->close();
+                              self->read_body();
+                            });
+  }
+  read_body();
+}
+
+void Session::read_body() {
+  phase_ = Phase::kBody;
+  if (parser_->is_done()) return dispatch();
+  arm(core_->options.body_timeout);
+  bhttp::async_read(socket_, buffer_, *parser_,
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      if (ec) return self->fail_read(ec, "body");
+                      self->dispatch();
+                    });
+}
+
+void Session::dispatch() {
+  timer_.cancel();
+  auto& msg = parser_->get();
+  keep_alive_ = msg.keep_alive();
+  Request request;
+  request.method = std::string(msg.method_string());
+  request.target = std::string(msg.target());
+  size_t q = request.target.find('?');
+  request.path = request.target.substr(0, q);
+  if (q != std::string::npos) request.query = request.target.substr(q + 1);
+  for (const auto& f : msg) request.headers.emplace_back(f.name_string(), f.value());
+  request.body = std::move(msg.body());
+  request.remote_address = remote_;
+  parser_.reset();
+
+  const ServerOptions& o = core_->options;
+  auto busy = [&](std::string why, int retry_after) {
+    Response r = Response::Text(503, std::move(why));
+    r.headers.emplace_back("Retry-After", std::to_string(retry_after));
+    send(std::move(r), false);
+  };
+  if (core_->draining.load()) {
+    Response r = Response::Text(503, "server is stopping\n");
+    return send(std::move(r), true);
+  }
+  Response refusal;
+  const Handler* handler = core_->find(request.method, request.path, &refusal);
+  if (handler == nullptr) return send(std::move(refusal), false);
+  if (int after = core_->overloaded_retry_after.load(); after >= 0) {
+    return busy("overloaded: the receiver asked senders to back off\n", after);
+  }
+  if (core_->in_flight.fetch_add(1) >= o.max_in_flight) {
+    core_->in_flight.fetch_sub(1);
+    return busy("too many requests in flight: the limit max_in_flight is " +
+                    std::to_string(o.max_in_flight) + "\n",
+                o.retry_after_seconds);
+  }
+  phase_ = Phase::kHandler;
+  Responder responder(std::make_shared<internal::ResponderState>(shared_from_this()));
+  (*handler)(std::move(request), std::move(responder));
+}
+
+void Session::complete(Response response) {
+  // Posted under mu so that stop(), which sets stopped before joining the threads, never leaves
+  // this work queued on an io_context nobody runs (its Session would then never be freed).
+  std::lock_guard lock(core_->mu);
+  if (core_->stopped) return;  // past stop()'s deadline: close_soon() has counted the request
+  net::post(socket_.get_executor(), [self = shared_from_this(), r = std::move(response)]() mutable {
+    if (self->phase_ != Phase::kHandler) return;  // closed by stop(), which counted it
+    self->send(std::move(r), false);
+  });
+}
+
+void Session::send(Response r, bool close) {
+  bool was_handled = phase_ == Phase::kHandler;
+  phase_ = Phase::kWrite;
+  if (close || core_->draining.load()) keep_alive_ = false;
+  auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+  res->version(11);
+  res->result(static_cast<unsigned>(r.status));
+  res->set(bhttp::field::content_type, r.content_type);
+  for (auto& [k, v] : r.headers) res->insert(k, v);
+  res->body() = std::move(r.body);
+  res->keep_alive(keep_alive_);
+  res->prepare_payload();
+  response_ = res;
+  arm(core_->options.write_timeout);
+  bhttp::async_write(socket_, *res,
+                     [self = shared_from_this(), was_handled](beast::error_code ec, size_t) {
+                       if (was_handled) self->core_->request_done();
+                       self->response_.reset();
+                       if (ec || !self->keep_alive_) return self->close();
+                       self->wait_idle();
+                     });
+}
+
+void Session::close() {
+  phase_ = Phase::kClosed;
+  timer_.cancel();
+  beast::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  socket_.close(ignored);
+}
+
+void Session::close_soon() {
+  net::post(socket_.get_executor(), [self = shared_from_this()] {
+    if (self->phase_ == Phase::kHandler) self->core_->request_done();
+    self->close();
+  });
+}
+
+void Session::close_if_idle() {
+  net::post(socket_.get_executor(), [self = shared_from_this()] {
+    if (self->phase_ == Phase::kIdle) self->close();
+  });
+}
+
+}  // namespace simpang::http
