@@ -105,6 +105,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string remote_;
   Phase phase_ = Phase::kHeader;
   bool timed_out_ = false;
+  uint64_t timer_generation_ = 0;
   bool keep_alive_ = true;
   bool reject_;
 };

@@ -47,8 +47,11 @@ void Session::start() {
 void Session::arm(std::chrono::milliseconds timeout) {
   timed_out_ = false;
   timer_.expires_after(timeout);
-  timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (ec) return;  // cancelled or re-armed
+  // A deadline that expired just as its phase completed may already be queued; the generation
+  // keeps it from cutting the next phase short.
+  const uint64_t generation = ++timer_generation_;
+  timer_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
+    if (ec || generation != self->timer_generation_) return;  // cancelled or re-armed
     self->timed_out_ = true;
     beast::error_code ignored;
     self->socket_.cancel(ignored);
@@ -87,7 +90,7 @@ void Session::fail_read(beast::error_code ec, const char* what) {
                                         limit + " of " + std::to_string(ms.count()) + " ms\n"),
                 true);
   }
-  if (ec == bhttp::error::header_limit) {
+  if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
     return send(Response::Text(431, "request header larger than the limit max_header_bytes of " +
                                         std::to_string(o.max_header_bytes) + " bytes\n"),
                 true);
@@ -138,6 +141,7 @@ void Session::read_body() {
 }
 
 void Session::dispatch() {
+  ++timer_generation_;
   timer_.cancel();
   auto& msg = parser_->get();
   keep_alive_ = msg.keep_alive();
@@ -215,6 +219,7 @@ void Session::send(Response r, bool close) {
 
 void Session::close() {
   phase_ = Phase::kClosed;
+  ++timer_generation_;
   timer_.cancel();
   beast::error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_send, ignored);

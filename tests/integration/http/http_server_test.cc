@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -213,6 +214,35 @@ TEST(HttpServer, TooManyConnectionsGets503WithRetryAfter) {
   EXPECT_NE(out.find("HTTP/1.1 503"), std::string::npos) << out;
   EXPECT_NE(out.find("Retry-After: 7"), std::string::npos) << out;
   EXPECT_TRUE(second.closed());
+}
+
+TEST(HttpServer, AConnectionFloodStaysWithinTheLimit) {
+  Server server({.max_connections = 4});
+  server.route("GET", "/", echo());
+  ASSERT_TRUE(server.start().ok());
+  std::vector<std::unique_ptr<Conn>> held;
+  for (int i = 0; i < 4; ++i) held.push_back(std::make_unique<Conn>(server.port()));
+  ASSERT_TRUE(wait_for([&] { return server.connections() == 4; }, 5000ms));
+  for (int i = 0; i < 30; ++i) {
+    Conn extra(server.port());
+    std::string out = extra.read("max_connections");
+    ASSERT_NE(out.find("HTTP/1.1 503"), std::string::npos) << i << ": " << out;
+    EXPECT_LE(server.connections(), 4u);
+  }
+  // The held connections are still served.
+  held[0]->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(held[0]->read("echo:").find("HTTP/1.1 200"), std::string::npos);
+}
+
+TEST(HttpServer, AResponderDroppedWithoutAnswerGives500) {
+  Server server({});
+  server.route("GET", "/", [](Request, Responder) {});
+  ASSERT_TRUE(server.start().ok());
+  Conn c(server.port());
+  c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out = c.read("without answering");
+  EXPECT_NE(out.find("HTTP/1.1 500"), std::string::npos) << out;
+  EXPECT_TRUE(wait_for([&] { return server.in_flight() == 0; }, 5000ms));
 }
 
 TEST(HttpServer, TooManyInFlightAndOverloadedGet503WithRetryAfter) {
