@@ -1,6 +1,7 @@
 // The shared state behind simpang::http::Server, its connections and the Responders it hands out.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -49,7 +50,8 @@ class ServerCore {
   std::map<std::string, std::vector<Route>> exact;     // path -> routes
   std::map<std::string, std::vector<Route>> prefixes;  // prefix -> routes
 
-  net::io_context io{1};
+  // The hint is the number of threads running it; 1 lets Asio skip its internal locking.
+  net::io_context io{std::max(1, options.threads)};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> guard;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;

@@ -130,6 +130,36 @@ TEST(HttpServer, KeepAliveServesTwoRequestsOnOneConnection) {
   EXPECT_EQ(server.connections(), 1u);
 }
 
+TEST(HttpServer, TwoServerThreadsServeConcurrentKeepAliveClients) {
+  Server server({.threads = 2});
+  std::atomic<int> handled{0};
+  server.route("POST", "/e", [&](Request req, Responder res) {
+    ++handled;
+    // Answered from a thread of its own, as a plugin answering after a publish completion would.
+    std::thread([req = std::move(req), res]() mutable {
+      res.respond(Response::Text(200, "echo:" + req.body));
+    }).detach();
+  });
+  ASSERT_TRUE(server.start().ok());
+  std::vector<std::thread> clients;
+  std::atomic<int> answered{0};
+  for (int t = 0; t < 6; ++t) {
+    clients.emplace_back([&, t] {
+      Conn c(server.port());
+      for (int i = 0; i < 20; ++i) {
+        std::string body = std::to_string(t) + "-" + std::to_string(i) + ".";
+        c.send("POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+               "\r\n\r\n" + body);
+        if (c.read("echo:" + body).find("echo:" + body) != std::string::npos) ++answered;
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(answered.load(), 120);
+  EXPECT_EQ(handled.load(), 120);
+  EXPECT_TRUE(wait_for([&] { return server.in_flight() == 0; }, 5000ms));
+}
+
 TEST(HttpServer, HandlerCompletedLaterFromAnotherThread) {
   Server server({});
   std::mutex mu;
