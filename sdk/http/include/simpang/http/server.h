@@ -2,15 +2,18 @@
 // It runs on its own io_context and thread(s), never on a plugin's runtime thread; handlers are
 // asynchronous: a handler gets the request and a Responder it may complete later, from any thread.
 //
-//   simpang::http::Server server({.port = 0, .log = my_log});
-//   server.route("POST", "/events", [&ctx](Request req, Responder res) {
-//     ctx.post([&ctx, req = std::move(req), res]() mutable {      // to the runtime thread
-//       ctx.publish(to_event(req), [res](simpang::Status s) mutable {
-//         res.respond(s.ok() ? Response::Text(202, "accepted\n") : Response::Text(503, s.message()));
+//   simpang::http::Server server({.port = 8080, .log = my_log});
+//   server.route("POST", "/events", [&ctx](Request req, Responder res) {  // on a server thread
+//     ctx.post([&ctx, req = std::move(req), res]() mutable {              // to the runtime thread
+//       Status s = ctx.publish(to_events(req), std::chrono::seconds(5),
+//                              [res](const PublishResult& r) mutable {    // runtime thread
+//         res.respond(r.kind() == PublishResult::Kind::kDurable ? Response::Text(202, "accepted\n")
+//                                                              : Response::Text(503, "retry\n"));
 //       });
+//       if (!s.ok()) res.respond(Response::Text(400, s.message()));
 //     });
 //   });
-//   if (auto s = server.start(); !s.ok()) return s;
+//   if (Status s = server.start(); !s.ok()) return s;
 //   ...
 //   server.stop(std::chrono::seconds(5));
 //
