@@ -1,4 +1,5 @@
-// Server, routing, and the value types of simpang/http/server.h; the connection is server_session.cc.
+// Server, routing, and the value types of simpang/http/server.h; the connection is
+// server_session.cc.
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -10,8 +11,7 @@ namespace simpang::http {
 namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -107,10 +107,16 @@ void accept_next(const std::shared_ptr<ServerCore>& core) {
       net::make_strand(core->io), [core](beast::error_code ec, tcp::socket socket) {
         if (ec == net::error::operation_aborted || !core->acceptor->is_open()) return;
         if (ec) {
-          // Out of descriptors and the like: log and carry on, the next accept may succeed.
+          // Out of descriptors and the like: log, and try again shortly rather than spin.
           core->log(LogLevel::kWarn, "http: accept on port " + std::to_string(core->port) +
-                                         " failed: " + ec.message());
-        } else if (core->connections.load() < core->options.max_connections) {
+                                         " failed: " + ec.message() + "; retrying in 100 ms");
+          core->accept_backoff->expires_after(std::chrono::milliseconds(100));
+          core->accept_backoff->async_wait([core](beast::error_code ec) {
+            if (!ec && core->acceptor->is_open()) accept_next(core);
+          });
+          return;
+        }
+        if (core->connections.load() < core->options.max_connections) {
           std::make_shared<Session>(core, std::move(socket), false)->start();
         } else if (core->rejecting.load() < core->options.max_connections) {
           // Over the limit: answer 503 rather than leave the client hanging, but bound the
@@ -145,7 +151,9 @@ Status Server::start() {
     core_->log(LogLevel::kWarn, "http: listening on non-loopback " + where +
                                     " without TLS; requests and credentials travel in clear text");
   }
-  tcp::acceptor acceptor(core_->io);
+  // On a strand of its own: its handler and stop()'s close never run at once on two threads.
+  auto strand = net::make_strand(core_->io);
+  Acceptor acceptor(strand);
   tcp::endpoint endpoint(address, o.port);
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
@@ -154,6 +162,7 @@ Status Server::start() {
   if (ec) return Status::Error("http: cannot listen on " + where + ": " + ec.message());
   core_->port = acceptor.local_endpoint().port();
   core_->acceptor.emplace(std::move(acceptor));
+  core_->accept_backoff.emplace(strand);
   core_->guard.emplace(core_->io.get_executor());
   accept_next(core_);
   for (int i = 0; i < std::max(1, o.threads); ++i) {
@@ -178,9 +187,10 @@ size_t Server::in_flight() const { return core_->in_flight.load(); }
 void Server::stop(std::chrono::milliseconds deadline) {
   if (core_->threads.empty()) return;
   core_->draining.store(true);
-  net::post(core_->io, [core = core_] {
+  net::post(core_->acceptor->get_executor(), [core = core_] {
     beast::error_code ignored;
-    if (core->acceptor) core->acceptor->close(ignored);
+    core->acceptor->close(ignored);
+    core->accept_backoff->cancel();
   });
   auto for_each_session = [this](auto fn) {
     std::vector<std::shared_ptr<Session>> live;

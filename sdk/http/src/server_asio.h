@@ -4,8 +4,10 @@
 // C++20 mode rejects; including <utility> first fixes it for every file that comes through here.
 #pragma once
 
+// clang-format off
 #include <utility>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+// clang-format on

@@ -23,6 +23,11 @@ using tcp = net::ip::tcp;
 
 class Session;
 
+using Strand = net::strand<net::io_context::executor_type>;
+using Acceptor = net::basic_socket_acceptor<tcp, Strand>;
+using StrandTimer = net::basic_waitable_timer<std::chrono::steady_clock,
+                                              net::wait_traits<std::chrono::steady_clock>, Strand>;
+
 struct Route {
   std::string method;
   Handler handler;
@@ -53,7 +58,9 @@ class ServerCore {
   // The hint is the number of threads running it; 1 lets Asio skip its internal locking.
   net::io_context io{std::max(1, options.threads)};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> guard;
-  std::optional<tcp::acceptor> acceptor;
+  // Both on one strand, the acceptor's.
+  std::optional<Acceptor> acceptor;
+  std::optional<StrandTimer> accept_backoff;
   std::vector<std::thread> threads;
   uint16_t port = 0;
 

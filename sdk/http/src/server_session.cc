@@ -33,10 +33,11 @@ void Session::start() {
   }
   net::dispatch(socket_.get_executor(), [self = shared_from_this()] {
     if (self->reject_) {
-      Response r = Response::Text(503, "too many connections: the limit max_connections is " +
-                                           std::to_string(self->core_->options.max_connections) +
-                                           "\n");
-      r.headers.emplace_back("Retry-After", std::to_string(self->core_->options.retry_after_seconds));
+      Response r =
+          Response::Text(503, "too many connections: the limit max_connections is " +
+                                  std::to_string(self->core_->options.max_connections) + "\n");
+      r.headers.emplace_back("Retry-After",
+                             std::to_string(self->core_->options.retry_after_seconds));
       self->send(std::move(r), true);
     } else {
       self->read_header();
@@ -75,10 +76,9 @@ void Session::read_header() {
   parser_->header_limit(static_cast<std::uint32_t>(core_->options.max_header_bytes));
   parser_->body_limit(core_->options.max_body_bytes);
   arm(core_->options.header_timeout);
-  bhttp::async_read_header(socket_, buffer_, *parser_,
-                           [self = shared_from_this()](beast::error_code ec, size_t) {
-                             self->on_header(ec);
-                           });
+  bhttp::async_read_header(
+      socket_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
 }
 
 void Session::fail_read(beast::error_code ec, const char* what) {

@@ -1,24 +1,22 @@
 // simpang::http::Server on loopback, port 0: routing, keep-alive, asynchronous handlers, every
 // limit, back-pressure and graceful stop, through raw sockets and curl.
-#include "simpang/http/server.h"
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-
+#include "simpang/http/server.h"
 #include "test_support.h"
 
 namespace simpang::http {
@@ -53,7 +51,10 @@ class Conn {
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
       char buf[4096];
       ssize_t n = ::read(fd_, buf, sizeof buf);
-      if (n <= 0) closed_ = true; else pending_.append(buf, static_cast<size_t>(n));
+      if (n <= 0)
+        closed_ = true;
+      else
+        pending_.append(buf, static_cast<size_t>(n));
     }
     std::string out;
     out.swap(pending_);
@@ -171,7 +172,12 @@ TEST(HttpServer, HandlerCompletedLaterFromAnotherThread) {
   ASSERT_TRUE(server.start().ok());
   Conn c(server.port());
   c.send("GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
-  ASSERT_TRUE(wait_for([&] { std::lock_guard l(mu); return held.size() == 1; }, 5000ms));
+  ASSERT_TRUE(wait_for(
+      [&] {
+        std::lock_guard l(mu);
+        return held.size() == 1;
+      },
+      5000ms));
   EXPECT_EQ(server.in_flight(), 1u);
   std::thread([&] {
     std::lock_guard lock(mu);
@@ -306,7 +312,12 @@ TEST(HttpServer, TooManyInFlightAndOverloadedGet503WithRetryAfter) {
     held.clear();
   }
   std::thread answer([&] {
-    wait_for([&] { std::lock_guard l(mu); return !held.empty(); }, 5000ms);
+    wait_for(
+        [&] {
+          std::lock_guard l(mu);
+          return !held.empty();
+        },
+        5000ms);
     std::lock_guard lock(mu);
     if (!held.empty()) held[0].respond(Response::Text(200, "again"));
   });

@@ -95,8 +95,8 @@ struct ServerOptions {
   uint16_t port = 0;                       // 0: any free port, see Server::port()
   int threads = 1;                         // server threads running the io_context
 
-  size_t max_header_bytes = 16 * 1024;  // request line + header fields; over it: 431
-  size_t max_body_bytes = 1024 * 1024;  // over it: 413
+  size_t max_header_bytes = 16 * 1024;              // request line + header fields; over it: 431
+  size_t max_body_bytes = 1024 * 1024;              // over it: 413
   std::chrono::milliseconds header_timeout{10000};  // whole header must arrive within it: 408
   std::chrono::milliseconds body_timeout{30000};    // whole body must arrive within it: 408
   std::chrono::milliseconds idle_timeout{60000};    // keep-alive wait for the next request: close
