@@ -116,12 +116,17 @@ void accept_next(const std::shared_ptr<ServerCore>& core) {
           });
           return;
         }
-        if (core->connections.load() < core->options.max_connections) {
-          std::make_shared<Session>(core, std::move(socket), false)->start();
-        } else if (core->rejecting.load() < core->options.max_connections) {
-          // Over the limit: answer 503 rather than leave the client hanging, but bound the
-          // connections doing so too; beyond that the socket is closed as it leaves this scope.
-          std::make_shared<Session>(core, std::move(socket), true)->start();
+        bool under = core->connections.load() < core->options.max_connections;
+        // Over the limit: answer 503 rather than leave the client hanging, but bound the
+        // connections doing so too; beyond that the socket is closed as it leaves this scope.
+        if (under || core->rejecting.load() < core->options.max_connections) {
+          if (core->tls) {
+            std::make_shared<TlsSession>(
+                core, beast::ssl_stream<tcp::socket>(std::move(socket), *core->tls), !under)
+                ->start();
+          } else {
+            std::make_shared<PlainSession>(core, std::move(socket), !under)->start();
+          }
         }
         accept_next(core);
       });
@@ -147,7 +152,26 @@ Status Server::start() {
   beast::error_code ec;
   net::ip::address address = net::ip::make_address(o.bind_address, ec);
   if (ec) return Status::Error("http: bind address '" + o.bind_address + "' is not an IP address");
-  if (!address.is_loopback()) {
+  if (o.tls_certificate_file.empty() != o.tls_private_key_file.empty()) {
+    return Status::Error("http: TLS needs both tls_certificate_file and tls_private_key_file");
+  }
+  if (!o.tls_certificate_file.empty()) {
+    net::ssl::context tls(net::ssl::context::tls_server);
+    tls.set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                    net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                    net::ssl::context::no_tlsv1_1);
+    tls.use_certificate_chain_file(o.tls_certificate_file, ec);
+    if (ec) {
+      return Status::Error("http: cannot load TLS certificate " + o.tls_certificate_file + ": " +
+                           ec.message());
+    }
+    tls.use_private_key_file(o.tls_private_key_file, net::ssl::context::pem, ec);
+    if (ec) {
+      return Status::Error("http: cannot load TLS private key " + o.tls_private_key_file + ": " +
+                           ec.message());
+    }
+    core_->tls.emplace(std::move(tls));
+  } else if (!address.is_loopback()) {
     core_->log(LogLevel::kWarn, "http: listening on non-loopback " + where +
                                     " without TLS; requests and credentials travel in clear text");
   }
@@ -168,8 +192,9 @@ Status Server::start() {
   for (int i = 0; i < std::max(1, o.threads); ++i) {
     core_->threads.emplace_back([core = core_.get()] { core->io.run(); });
   }
-  core_->log(LogLevel::kInfo,
-             "http: listening on " + o.bind_address + ":" + std::to_string(core_->port));
+  core_->log(LogLevel::kInfo, std::string("http: listening on ") +
+                                  (core_->tls ? "https://" : "http://") + o.bind_address + ":" +
+                                  std::to_string(core_->port));
   return Status::Ok();
 }
 
@@ -193,7 +218,7 @@ void Server::stop(std::chrono::milliseconds deadline) {
     core->accept_backoff->cancel();
   });
   auto for_each_session = [this](auto fn) {
-    std::vector<std::shared_ptr<Session>> live;
+    std::vector<std::shared_ptr<SessionBase>> live;
     {
       std::lock_guard lock(core_->mu);
       for (auto& [raw, weak] : core_->sessions) {
@@ -202,14 +227,14 @@ void Server::stop(std::chrono::milliseconds deadline) {
     }
     for (auto& s : live) fn(*s);
   };
-  for_each_session([](Session& s) { s.close_if_idle(); });
+  for_each_session([](SessionBase& s) { s.close_if_idle(); });
   {
     std::unique_lock lock(core_->mu);
     core_->idle_cv.wait_for(lock, deadline, [this] { return core_->in_flight.load() == 0; });
     core_->stopped = true;
   }
   // Answers still being written get what is left of the deadline's spirit: they are closed now.
-  for_each_session([](Session& s) { s.close_soon(); });
+  for_each_session([](SessionBase& s) { s.close_soon(); });
   core_->guard.reset();
   for (std::thread& t : core_->threads) t.join();
   core_->threads.clear();

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "server_asio.h"
@@ -21,7 +22,7 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 
-class Session;
+class SessionBase;
 
 using Strand = net::strand<net::io_context::executor_type>;
 using Acceptor = net::basic_socket_acceptor<tcp, Strand>;
@@ -61,6 +62,7 @@ class ServerCore {
   // Both on one strand, the acceptor's.
   std::optional<Acceptor> acceptor;
   std::optional<StrandTimer> accept_backoff;
+  std::optional<net::ssl::context> tls;  // set when a certificate and key are configured
   std::vector<std::thread> threads;
   uint16_t port = 0;
 
@@ -73,40 +75,51 @@ class ServerCore {
   std::mutex mu;
   std::condition_variable idle_cv;  // in_flight reached 0
   bool stopped = false;             // under mu: completions are dropped, not posted
-  std::map<Session*, std::weak_ptr<Session>> sessions;  // under mu
+  std::map<SessionBase*, std::weak_ptr<SessionBase>> sessions;  // under mu
 };
 
-// One connection: reads a request, dispatches it, writes the answer, repeats while kept alive.
-// Thread rule: everything runs on the socket's strand; complete() may be called from any thread.
-class Session : public std::enable_shared_from_this<Session> {
+// What a Responder and stop() need of a connection, whatever its transport.
+// Thread rule: each posts to the connection's strand; callable from any thread.
+class SessionBase : public std::enable_shared_from_this<SessionBase> {
  public:
-  Session(std::shared_ptr<ServerCore> core, tcp::socket socket, bool reject);
-  ~Session();
-  void start();
+  virtual ~SessionBase() = default;
   // Posts the handler's answer to the strand. From any thread, at most once per request.
-  void complete(Response response);
+  virtual void complete(Response response) = 0;
   // Closes the connection now (on the strand).
-  void close_soon();
+  virtual void close_soon() = 0;
   // Closes the connection if it is waiting for a next request (on the strand).
-  void close_if_idle();
-  ServerCore& core() { return *core_; }
+  virtual void close_if_idle() = 0;
+};
+
+// One connection over `Stream` (a TCP socket, or a TLS stream over one): reads a request,
+// dispatches it, writes the answer, repeats while kept alive.
+// Thread rule: everything runs on the socket's strand; SessionBase's methods from any thread.
+template <typename Stream>
+class Session : public SessionBase {
+ public:
+  Session(std::shared_ptr<ServerCore> core, Stream stream, bool reject);
+  ~Session() override;
+  void start();
+  void complete(Response response) override;
+  void close_soon() override;
+  void close_if_idle() override;
 
  private:
   enum class Phase { kIdle, kHeader, kBody, kHandler, kWrite, kClosed };
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
+  tcp::socket& socket() { return beast::get_lowest_layer(stream_); }
   void wait_idle();
   void read_header();
   void on_header(beast::error_code ec);
   void read_body();
-  void on_body(beast::error_code ec);
   void dispatch();
   void send(Response response, bool close);
-  void on_written(beast::error_code ec, bool close);
   void fail_read(beast::error_code ec, const char* what);
   void arm(std::chrono::milliseconds timeout);
-  void close();
+  void close_now();
 
   std::shared_ptr<ServerCore> core_;
-  tcp::socket socket_;
+  Stream stream_;
   net::steady_timer timer_;
   beast::flat_buffer buffer_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
@@ -119,16 +132,19 @@ class Session : public std::enable_shared_from_this<Session> {
   bool reject_;
 };
 
+using PlainSession = Session<tcp::socket>;
+using TlsSession = Session<beast::ssl_stream<tcp::socket>>;
+
 namespace internal {
 // Behind every copy of one Responder. Its destructor answers 500 if nobody responded.
 class ResponderState {
  public:
-  explicit ResponderState(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+  explicit ResponderState(std::shared_ptr<SessionBase> session) : session_(std::move(session)) {}
   ~ResponderState();
   bool respond(Response response);
 
  private:
-  std::shared_ptr<Session> session_;
+  std::shared_ptr<SessionBase> session_;
   std::atomic<bool> done_{false};
 };
 }  // namespace internal

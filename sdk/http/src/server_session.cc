@@ -7,81 +7,105 @@ namespace simpang::http {
 
 namespace bhttp = beast::http;
 
-Session::Session(std::shared_ptr<ServerCore> core, tcp::socket socket, bool reject)
+template <typename Stream>
+Session<Stream>::Session(std::shared_ptr<ServerCore> core, Stream stream, bool reject)
     : core_(std::move(core)),
-      socket_(std::move(socket)),
-      timer_(socket_.get_executor()),
+      stream_(std::move(stream)),
+      timer_(stream_.get_executor()),
       // The buffer may hold the header plus one read's worth; the body goes to the parser.
       buffer_(core_->options.max_header_bytes + 8192),
       reject_(reject) {
   (reject_ ? core_->rejecting : core_->connections).fetch_add(1);
   beast::error_code ec;
-  auto peer = socket_.remote_endpoint(ec);
+  auto peer = socket().remote_endpoint(ec);
   if (!ec) remote_ = peer.address().to_string();
 }
 
-Session::~Session() {
+template <typename Stream>
+Session<Stream>::~Session() {
   (reject_ ? core_->rejecting : core_->connections).fetch_sub(1);
   std::lock_guard lock(core_->mu);
-  core_->sessions.erase(this);
+  core_->sessions.erase(static_cast<SessionBase*>(this));
 }
 
-void Session::start() {
+template <typename Stream>
+void Session<Stream>::start() {
   {
     std::lock_guard lock(core_->mu);
-    core_->sessions[this] = weak_from_this();
+    core_->sessions[static_cast<SessionBase*>(this)] = weak_from_this();
   }
-  net::dispatch(socket_.get_executor(), [self = shared_from_this()] {
-    if (self->reject_) {
-      Response r =
-          Response::Text(503, "too many connections: the limit max_connections is " +
-                                  std::to_string(self->core_->options.max_connections) + "\n");
-      r.headers.emplace_back("Retry-After",
-                             std::to_string(self->core_->options.retry_after_seconds));
-      self->send(std::move(r), true);
+  net::dispatch(stream_.get_executor(), [this, self = shared_from_this()] {
+    if (kTls && !reject_) {
+      // The handshake counts as part of the header: header_timeout bounds it.
+      arm(core_->options.header_timeout);
+      if constexpr (kTls) {
+        stream_.async_handshake(net::ssl::stream_base::server,
+                                [this, self = shared_from_this()](beast::error_code ec) {
+                                  if (ec) return this->close_now();
+                                  read_header();
+                                });
+      }
+    } else if (reject_) {
+      Response r = Response::Text(503, "too many connections: the limit max_connections is " +
+                                           std::to_string(core_->options.max_connections) + "\n");
+      r.headers.emplace_back("Retry-After", std::to_string(core_->options.retry_after_seconds));
+      send(std::move(r), true);
     } else {
-      self->read_header();
+      read_header();
     }
   });
 }
 
-void Session::arm(std::chrono::milliseconds timeout) {
+template <typename Stream>
+void Session<Stream>::arm(std::chrono::milliseconds timeout) {
   timed_out_ = false;
   timer_.expires_after(timeout);
   // A deadline that expired just as its phase completed may already be queued; the generation
   // keeps it from cutting the next phase short.
   const uint64_t generation = ++timer_generation_;
-  timer_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
-    if (ec || generation != self->timer_generation_) return;  // cancelled or re-armed
-    self->timed_out_ = true;
+  timer_.async_wait([this, self = shared_from_this(), generation](beast::error_code ec) {
+    if (ec || generation != timer_generation_) return;  // cancelled or re-armed
+    timed_out_ = true;
     beast::error_code ignored;
-    self->socket_.cancel(ignored);
+    socket().cancel(ignored);
   });
 }
 
-void Session::wait_idle() {
+template <typename Stream>
+void Session<Stream>::wait_idle() {
   phase_ = Phase::kIdle;
-  if (core_->draining.load()) return close();
+  if (core_->draining.load()) return this->close_now();
   if (buffer_.size() > 0) return read_header();  // the next request is already here
+  if constexpr (kTls) {
+    // The TLS layer may hold the next request already read off the socket, so readiness of the
+    // socket says nothing: the idle wait is the header read itself, under idle_timeout.
+    read_header();
+    arm(core_->options.idle_timeout);
+    return;
+  }
   arm(core_->options.idle_timeout);
-  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
-    if (ec || self->timed_out_) return self->close();  // idle too long: close without a word
-    self->read_header();
-  });
+  socket().async_wait(tcp::socket::wait_read,
+                      [this, self = shared_from_this()](beast::error_code ec) {
+                        if (ec || timed_out_)
+                          return this->close_now();  // idle too long: close without a word
+                        read_header();
+                      });
 }
 
-void Session::read_header() {
+template <typename Stream>
+void Session<Stream>::read_header() {
   phase_ = Phase::kHeader;
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(core_->options.max_header_bytes));
   parser_->body_limit(core_->options.max_body_bytes);
   arm(core_->options.header_timeout);
   bhttp::async_read_header(
-      socket_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+      stream_, buffer_, *parser_,
+      [this, self = shared_from_this()](beast::error_code ec, size_t) { on_header(ec); });
 }
 
-void Session::fail_read(beast::error_code ec, const char* what) {
+template <typename Stream>
+void Session<Stream>::fail_read(beast::error_code ec, const char* what) {
   const ServerOptions& o = core_->options;
   if (timed_out_) {
     std::string limit = phase_ == Phase::kBody ? "body_timeout" : "header_timeout";
@@ -102,13 +126,14 @@ void Session::fail_read(beast::error_code ec, const char* what) {
   }
   if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
       ec == net::error::connection_reset || ec == net::error::operation_aborted) {
-    return close();
+    return this->close_now();
   }
   send(Response::Text(400, "malformed request " + std::string(what) + ": " + ec.message() + "\n"),
        true);
 }
 
-void Session::on_header(beast::error_code ec) {
+template <typename Stream>
+void Session<Stream>::on_header(beast::error_code ec) {
   if (ec) return fail_read(ec, "header");
   auto length = parser_->content_length();
   if (length && *length > core_->options.max_body_bytes) {
@@ -120,27 +145,29 @@ void Session::on_header(beast::error_code ec) {
   if (expect != req.end() && beast::iequals(expect->value(), "100-continue")) {
     static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     arm(core_->options.write_timeout);
-    return net::async_write(socket_, net::buffer(kContinue),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              if (ec) return self->close();
-                              self->read_body();
+    return net::async_write(stream_, net::buffer(kContinue),
+                            [this, self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return this->close_now();
+                              read_body();
                             });
   }
   read_body();
 }
 
-void Session::read_body() {
+template <typename Stream>
+void Session<Stream>::read_body() {
   phase_ = Phase::kBody;
   if (parser_->is_done()) return dispatch();
   arm(core_->options.body_timeout);
-  bhttp::async_read(socket_, buffer_, *parser_,
-                    [self = shared_from_this()](beast::error_code ec, size_t) {
-                      if (ec) return self->fail_read(ec, "body");
-                      self->dispatch();
+  bhttp::async_read(stream_, buffer_, *parser_,
+                    [this, self = shared_from_this()](beast::error_code ec, size_t) {
+                      if (ec) return fail_read(ec, "body");
+                      dispatch();
                     });
 }
 
-void Session::dispatch() {
+template <typename Stream>
+void Session<Stream>::dispatch() {
   ++timer_generation_;
   timer_.cancel();
   auto& msg = parser_->get();
@@ -183,18 +210,21 @@ void Session::dispatch() {
   (*handler)(std::move(request), std::move(responder));
 }
 
-void Session::complete(Response response) {
+template <typename Stream>
+void Session<Stream>::complete(Response response) {
   // Posted under mu so that stop(), which sets stopped before joining the threads, never leaves
   // this work queued on an io_context nobody runs (its Session would then never be freed).
   std::lock_guard lock(core_->mu);
   if (core_->stopped) return;  // past stop()'s deadline: close_soon() has counted the request
-  net::post(socket_.get_executor(), [self = shared_from_this(), r = std::move(response)]() mutable {
-    if (self->phase_ != Phase::kHandler) return;  // closed by stop(), which counted it
-    self->send(std::move(r), false);
-  });
+  net::post(stream_.get_executor(),
+            [this, self = shared_from_this(), r = std::move(response)]() mutable {
+              if (phase_ != Phase::kHandler) return;  // closed by stop(), which counted it
+              send(std::move(r), false);
+            });
 }
 
-void Session::send(Response r, bool close) {
+template <typename Stream>
+void Session<Stream>::send(Response r, bool close) {
   bool was_handled = phase_ == Phase::kHandler;
   phase_ = Phase::kWrite;
   if (close || core_->draining.load()) keep_alive_ = false;
@@ -208,35 +238,41 @@ void Session::send(Response r, bool close) {
   res->prepare_payload();
   response_ = res;
   arm(core_->options.write_timeout);
-  bhttp::async_write(socket_, *res,
-                     [self = shared_from_this(), was_handled](beast::error_code ec, size_t) {
-                       if (was_handled) self->core_->request_done();
-                       self->response_.reset();
-                       if (ec || !self->keep_alive_) return self->close();
-                       self->wait_idle();
+  bhttp::async_write(stream_, *res,
+                     [this, self = shared_from_this(), was_handled](beast::error_code ec, size_t) {
+                       if (was_handled) core_->request_done();
+                       response_.reset();
+                       if (ec || !keep_alive_) return this->close_now();
+                       wait_idle();
                      });
 }
 
-void Session::close() {
+template <typename Stream>
+void Session<Stream>::close_now() {
   phase_ = Phase::kClosed;
   ++timer_generation_;
   timer_.cancel();
   beast::error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_send, ignored);
-  socket_.close(ignored);
+  socket().shutdown(tcp::socket::shutdown_send, ignored);
+  socket().close(ignored);
 }
 
-void Session::close_soon() {
-  net::post(socket_.get_executor(), [self = shared_from_this()] {
-    if (self->phase_ == Phase::kHandler) self->core_->request_done();
-    self->close();
+template <typename Stream>
+void Session<Stream>::close_soon() {
+  net::post(stream_.get_executor(), [this, self = shared_from_this()] {
+    if (phase_ == Phase::kHandler) core_->request_done();
+    this->close_now();
   });
 }
 
-void Session::close_if_idle() {
-  net::post(socket_.get_executor(), [self = shared_from_this()] {
-    if (self->phase_ == Phase::kIdle) self->close();
+template <typename Stream>
+void Session<Stream>::close_if_idle() {
+  net::post(stream_.get_executor(), [this, self = shared_from_this()] {
+    if (phase_ == Phase::kIdle) this->close_now();
   });
 }
+
+template class Session<tcp::socket>;
+template class Session<beast::ssl_stream<tcp::socket>>;
 
 }  // namespace simpang::http

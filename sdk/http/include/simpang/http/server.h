@@ -91,7 +91,7 @@ enum class LogLevel { kDebug, kInfo, kWarn, kError };
 using LogFn = std::function<void(LogLevel level, const std::string& message)>;
 
 struct ServerOptions {
-  std::string bind_address = "127.0.0.1";  // a non-loopback address logs a warning (no TLS)
+  std::string bind_address = "127.0.0.1";  // non-loopback without TLS logs a warning
   uint16_t port = 0;                       // 0: any free port, see Server::port()
   int threads = 1;                         // server threads running the io_context
 
@@ -104,6 +104,11 @@ struct ServerOptions {
   size_t max_connections = 256;  // over it: the new connection gets 503 + Retry-After and closed
   size_t max_in_flight = 64;     // requests handed to handlers and not answered; over it: 503
   int retry_after_seconds = 1;   // Retry-After for the two limits above
+
+  // TLS (HTTPS) when both are set: PEM files, the certificate file may hold the chain. TLS 1.2
+  // and later. The handshake counts against header_timeout.
+  std::string tls_certificate_file;
+  std::string tls_private_key_file;
 
   LogFn log;  // may be empty (nothing is logged)
 };
