@@ -77,21 +77,21 @@ Handler echo() {
   return [](Request req, Responder res) { res.respond(Response::Text(200, "echo:" + req.body)); };
 }
 
-// curl as found on PATH (run_command does not search it).
-std::string curl_binary() {
+// `name` as found on PATH (run_command does not search it).
+std::string on_path(const std::string& name) {
   std::string path = getenv("PATH") ? getenv("PATH") : "";
   for (size_t start = 0; start <= path.size();) {
     size_t end = path.find(':', start);
     if (end == std::string::npos) end = path.size();
-    std::string candidate = path.substr(start, end - start) + "/curl";
+    std::string candidate = path.substr(start, end - start) + "/" + name;
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     start = end + 1;
   }
-  return "curl";
+  return name;
 }
 
 std::string curl(uint16_t port, std::vector<std::string> extra, const std::string& path) {
-  static const std::string binary = curl_binary();
+  static const std::string binary = on_path("curl");
   std::vector<std::string> argv = {binary, "-s", "-S", "-i", "--max-time", "10"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   argv.push_back("http://127.0.0.1:" + std::to_string(port) + path);
@@ -363,6 +363,48 @@ TEST(HttpServer, NonLoopbackBindWarnsThroughTheLogCallback) {
   std::lock_guard lock(mu);
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("without TLS"), std::string::npos);
+}
+
+// A self-signed certificate for 127.0.0.1, made by the openssl command.
+struct SelfSigned {
+  simpang::testing::TempDir dir{"http-tls"};
+  std::string cert = (dir / "cert.pem").string();
+  std::string key = (dir / "key.pem").string();
+  bool made = run_command({on_path("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                           "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                           "-addext", "subjectAltName=IP:127.0.0.1"},
+                          60s)
+                  .status == 0;
+};
+
+TEST(HttpServer, ServesHttpsWithKeepAliveWhenACertificateIsConfigured) {
+  SelfSigned tls;
+  ASSERT_TRUE(tls.made);
+  Server server(
+      {.header_timeout = 500ms, .tls_certificate_file = tls.cert, .tls_private_key_file = tls.key});
+  server.route("POST", "/e", echo());
+  ASSERT_TRUE(server.start().ok());
+  std::string url = "https://127.0.0.1:" + std::to_string(server.port()) + "/e";
+  auto r = run_command({on_path("curl"), "-s", "-S", "-v", "--max-time", "10", "--cacert", tls.cert,
+                        "--data-binary", "secure", url, url},
+                       15s);
+  EXPECT_EQ(r.status, 0) << r.output;
+  size_t first = r.output.find("echo:secure");
+  ASSERT_NE(first, std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("echo:secure", first + 1), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Re-using existing connection"), std::string::npos) << r.output;
+  // Plain HTTP to the TLS port gets nowhere, and a client that never handshakes is closed.
+  std::string out = curl(server.port(), {}, "/e");
+  EXPECT_EQ(out.find("echo:"), std::string::npos) << out;
+  Conn silent(server.port());
+  EXPECT_TRUE(silent.closed(5000ms));
+}
+
+TEST(HttpServer, StartNamesAMissingTlsFile) {
+  Server server({.tls_certificate_file = "missing-cert.pem", .tls_private_key_file = "k.pem"});
+  Status s = server.start();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("missing-cert.pem"), std::string::npos) << s.message();
 }
 
 }  // namespace
