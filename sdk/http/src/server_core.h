@@ -108,6 +108,7 @@ class Session : public SessionBase {
   enum class Phase { kIdle, kHeader, kBody, kHandler, kWrite, kClosed };
   static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
   tcp::socket& socket() { return beast::get_lowest_layer(stream_); }
+  void begin();  // after the TLS handshake, if any
   void wait_idle();
   void read_header();
   void on_header(beast::error_code ec);

@@ -35,25 +35,28 @@ void Session<Stream>::start() {
     core_->sessions[static_cast<SessionBase*>(this)] = weak_from_this();
   }
   net::dispatch(stream_.get_executor(), [this, self = shared_from_this()] {
-    if (kTls && !reject_) {
-      // The handshake counts as part of the header: header_timeout bounds it.
+    if constexpr (kTls) {
+      // The handshake counts as part of the header: header_timeout bounds it. A refused
+      // connection is handshaken too, so that its 503 can be read.
       arm(core_->options.header_timeout);
-      if constexpr (kTls) {
-        stream_.async_handshake(net::ssl::stream_base::server,
-                                [this, self = shared_from_this()](beast::error_code ec) {
-                                  if (ec) return this->close_now();
-                                  read_header();
-                                });
-      }
-    } else if (reject_) {
-      Response r = Response::Text(503, "too many connections: the limit max_connections is " +
-                                           std::to_string(core_->options.max_connections) + "\n");
-      r.headers.emplace_back("Retry-After", std::to_string(core_->options.retry_after_seconds));
-      send(std::move(r), true);
+      stream_.async_handshake(net::ssl::stream_base::server,
+                              [this, self = shared_from_this()](beast::error_code ec) {
+                                if (ec) return this->close_now();
+                                begin();
+                              });
     } else {
-      read_header();
+      begin();
     }
   });
+}
+
+template <typename Stream>
+void Session<Stream>::begin() {
+  if (!reject_) return read_header();
+  Response r = Response::Text(503, "too many connections: the limit max_connections is " +
+                                       std::to_string(core_->options.max_connections) + "\n");
+  r.headers.emplace_back("Retry-After", std::to_string(core_->options.retry_after_seconds));
+  send(std::move(r), true);
 }
 
 template <typename Stream>
