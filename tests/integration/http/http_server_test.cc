@@ -118,6 +118,21 @@ TEST(HttpServer, RoutesExactPrefix404And405WithCurl) {
   EXPECT_NE(out.find("Allow: POST"), std::string::npos) << out;
 }
 
+TEST(HttpServer, AnswersExpect100ContinueForALargeBody) {
+  Server server({});
+  server.route("POST", "/e", [](Request req, Responder res) {
+    res.respond(Response::Text(200, "got " + std::to_string(req.body.size())));
+  });
+  ASSERT_TRUE(server.start().ok());
+  simpang::testing::TempDir dir("http-body");
+  simpang::testing::write_file(dir / "body", std::string(200 * 1024, 'z'));
+  std::string out = curl(
+      server.port(),
+      {"-v", "-H", "Expect: 100-continue", "--data-binary", "@" + (dir / "body").string()}, "/e");
+  EXPECT_NE(out.find("HTTP/1.1 100 Continue"), std::string::npos) << out;
+  EXPECT_NE(out.find("got 204800"), std::string::npos) << out;
+}
+
 TEST(HttpServer, KeepAliveServesTwoRequestsOnOneConnection) {
   Server server({});
   server.route("POST", "/e", echo());
