@@ -210,7 +210,16 @@ void Session<Stream>::dispatch() {
   }
   phase_ = Phase::kHandler;
   Responder responder(std::make_shared<internal::ResponderState>(shared_from_this()));
-  (*handler)(std::move(request), std::move(responder));
+  // An exception escaping here would end a server thread (and the process): the handler's
+  // Responder, dropped unanswered as the exception unwinds, answers 500; the error is logged.
+  std::string where = request.method + " " + request.path;
+  try {
+    (*handler)(std::move(request), std::move(responder));
+  } catch (const std::exception& e) {
+    core_->log(LogLevel::kError, "http: handler for " + where + " threw: " + e.what());
+  } catch (...) {
+    core_->log(LogLevel::kError, "http: handler for " + where + " threw a non-standard exception");
+  }
 }
 
 template <typename Stream>

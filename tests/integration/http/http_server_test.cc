@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -294,6 +295,18 @@ TEST(HttpServer, AResponderDroppedWithoutAnswerGives500) {
   std::string out = c.read("without answering");
   EXPECT_NE(out.find("HTTP/1.1 500"), std::string::npos) << out;
   EXPECT_TRUE(wait_for([&] { return server.in_flight() == 0; }, 5000ms));
+}
+
+TEST(HttpServer, AHandlerThatThrowsGives500AndTheServerCarriesOn) {
+  Server server({});
+  server.route("GET", "/throw", [](Request, Responder) { throw std::runtime_error("boom"); });
+  server.route("GET", "/", echo());
+  ASSERT_TRUE(server.start().ok());
+  Conn c(server.port());
+  c.send("GET /throw HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(c.read("without answering").find("HTTP/1.1 500"), std::string::npos);
+  c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(c.read("echo:").find("HTTP/1.1 200"), std::string::npos);
 }
 
 TEST(HttpServer, TooManyInFlightAndOverloadedGet503WithRetryAfter) {

@@ -73,6 +73,7 @@ class ResponderState;
 // Thread rule: any thread. It may outlive the Server; responding after stop() does nothing.
 class Responder {
  public:
+  // Made by the server only.
   explicit Responder(std::shared_ptr<internal::ResponderState> state) : state_(std::move(state)) {}
   // Sends `response` (on the server's threads; this call does not block on the network).
   // Returns false if this request was already answered.
@@ -83,7 +84,8 @@ class Responder {
 };
 
 // Called on a server thread for each routed request. It must not block: hand the work elsewhere
-// (e.g. Context::post) and complete the Responder from there.
+// (e.g. Context::post) and complete the Responder from there. An exception escaping it is logged
+// and the client gets 500 (unless a copy of the Responder kept elsewhere answers).
 using Handler = std::function<void(Request request, Responder responder)>;
 
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
