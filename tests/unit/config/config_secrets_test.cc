@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "config_test_util.h"
 
 namespace simpang::hub {
 namespace {
@@ -25,26 +26,8 @@ using ::testing::Not;
 
 const std::filesystem::path kPluginDir = SIMPANG_TEST_PLUGIN_DIR;
 
-std::string dump(const ConfigResult& result) {
-  std::string out;
-  for (const Diagnostic& d : result.diagnostics) {
-    out += "  " + d.to_string() + "\n";
-  }
-  return out.empty() ? "  (no diagnostics)\n" : out;
-}
-
-::testing::AssertionResult HasDiagnostic(const ConfigResult& result, int line, int column,
-                                         std::string_view text) {
-  for (const Diagnostic& d : result.diagnostics) {
-    if (d.where.line == line && d.where.column == column &&
-        d.message.find(text) != std::string::npos) {
-      return ::testing::AssertionSuccess();
-    }
-  }
-  return ::testing::AssertionFailure()
-         << "no diagnostic at " << line << ":" << column << " containing \"" << text << "\"; got:\n"
-         << dump(result);
-}
+using testing::dump;
+using testing::HasDiagnostic;
 
 class ConfigSecretsTest : public ::testing::Test {
  protected:

@@ -1,6 +1,7 @@
 // load_config against small YAML files written to a fresh temporary directory. Each test's YAML is
 // inline, flush left, so the line and column a diagnostic must carry can be read off the test.
 #include "config/config.h"
+#include "config_test_util.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -28,28 +29,8 @@ using ::testing::StartsWith;
 
 const std::filesystem::path kPluginDir = SIMPANG_TEST_PLUGIN_DIR;
 
-// Every diagnostic, one per line, for failure messages.
-std::string dump(const ConfigResult& result) {
-  std::string out;
-  for (const Diagnostic& d : result.diagnostics) {
-    out += "  " + d.to_string() + "\n";
-  }
-  return out.empty() ? "  (no diagnostics)\n" : out;
-}
-
-// Passes when `result` holds a diagnostic at exactly line:column whose message contains `text`.
-::testing::AssertionResult HasDiagnostic(const ConfigResult& result, int line, int column,
-                                         std::string_view text) {
-  for (const Diagnostic& d : result.diagnostics) {
-    if (d.where.line == line && d.where.column == column &&
-        d.message.find(text) != std::string::npos) {
-      return ::testing::AssertionSuccess();
-    }
-  }
-  return ::testing::AssertionFailure()
-         << "no diagnostic at " << line << ":" << column << " containing \"" << text << "\"; got:\n"
-         << dump(result);
-}
+using testing::dump;
+using testing::HasDiagnostic;
 
 class ConfigTest : public ::testing::Test {
  protected:
