@@ -17,6 +17,7 @@
 #include "config/did_you_mean.h"
 #include "config/secret_refs.h"
 #include "config/yaml_to_json.h"
+#include "test_support.h"
 
 namespace simpang::hub::config_internal {
 namespace {
@@ -203,9 +204,8 @@ class EffectiveUidAs {
 };
 
 TEST(SecretRefsTest, AnUnreadableFileIsReportedWithWhy) {
-  char dir_template[] = "/tmp/simpang-secret-refs-XXXXXX";
-  ASSERT_NE(mkdtemp(dir_template), nullptr);
-  const std::filesystem::path dir = dir_template;
+  const simpang::testing::TempDir temp("simpang-secret-refs");
+  const std::filesystem::path& dir = temp.path();
   std::ofstream(dir / "locked") << "hidden";
   ASSERT_EQ(chmod((dir / "locked").c_str(), 0), 0);
   std::vector<ReferenceProblem> problems;
@@ -223,7 +223,6 @@ TEST(SecretRefsTest, AnUnreadableFileIsReportedWithWhy) {
     out = resolve_references("${file:locked}", dir, problems);
   }
   ASSERT_EQ(getuid(), geteuid());
-  std::filesystem::remove_all(dir);
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0].message, "'${file:locked}': the file " + (dir / "locked").string() +
                                      " cannot be read: Permission denied");

@@ -17,6 +17,7 @@
 
 #include "config/config.h"
 #include "config_test_util.h"
+#include "test_support.h"
 
 namespace simpang::hub {
 namespace {
@@ -32,9 +33,6 @@ using testing::HasDiagnostic;
 class ConfigSecretsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir_template[] = "/tmp/simpang-secrets-test-XXXXXX";
-    ASSERT_NE(mkdtemp(dir_template), nullptr);
-    dir_ = dir_template;
     options_.default_plugin_dirs = {kPluginDir};
     setenv("SIMPANG_TEST_TOKEN", "tok-3f9a1c", 1);
     setenv("SIMPANG_TEST_EMPTY", "", 1);
@@ -43,8 +41,6 @@ class ConfigSecretsTest : public ::testing::Test {
   void TearDown() override {
     unsetenv("SIMPANG_TEST_TOKEN");
     unsetenv("SIMPANG_TEST_EMPTY");
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   std::filesystem::path write(const std::string& name, std::string_view text) {
@@ -68,7 +64,8 @@ class ConfigSecretsTest : public ::testing::Test {
     return nlohmann::json::parse(r.config->plugins.at(0).config_json_shown);
   }
 
-  std::filesystem::path dir_;
+  simpang::testing::TempDir temp_{"simpang-secrets-test"};
+  std::filesystem::path dir_ = temp_.path();
   LoadOptions options_;
 };
 

@@ -2,6 +2,7 @@
 // inline, flush left, so the line and column a diagnostic must carry can be read off the test.
 #include "config/config.h"
 #include "config_test_util.h"
+#include "test_support.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -35,16 +36,8 @@ using testing::HasDiagnostic;
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir_template[] = "/tmp/simpang-config-test-XXXXXX";
-    ASSERT_NE(mkdtemp(dir_template), nullptr);
-    dir_ = dir_template;
     options_.default_plugin_dirs = {kPluginDir};
   }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
   std::filesystem::path write(const std::string& name, std::string_view text) {
     std::filesystem::path path = dir_ / name;
     std::filesystem::create_directories(path.parent_path());
@@ -61,7 +54,8 @@ class ConfigTest : public ::testing::Test {
     return load_config(file_, options_);
   }
 
-  std::filesystem::path dir_;
+  simpang::testing::TempDir temp_{"simpang-config-test"};
+  std::filesystem::path dir_ = temp_.path();
   std::filesystem::path file_;
   LoadOptions options_;
 };
