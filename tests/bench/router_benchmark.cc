@@ -16,7 +16,7 @@
 
 #include "router/instance_glob.h"
 #include "router/route_table.h"
-#include "router/type_pattern.h"
+#include "simpang/base/type_pattern.h"
 
 namespace simpang::hub {
 namespace {

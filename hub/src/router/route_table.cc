@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "router/instance_glob.h"
-#include "router/type_pattern.h"
+#include "simpang/base/type_pattern.h"
 
 namespace simpang::hub {
 namespace {

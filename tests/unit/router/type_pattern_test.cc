@@ -1,5 +1,5 @@
 // `match.type` patterns: what matches what, and what is rejected with which message.
-#include "router/type_pattern.h"
+#include "simpang/base/type_pattern.h"
 
 #include <gtest/gtest.h>
 

@@ -1,9 +1,9 @@
-#include "router/type_pattern.h"
+#include "simpang/base/type_pattern.h"
 
 #include <cstddef>
 #include <utility>
 
-namespace simpang::hub {
+namespace simpang {
 namespace {
 
 std::string quoted(std::string_view text) {
@@ -123,4 +123,4 @@ bool TypePattern::matches(std::string_view type) const {
   return p == count;
 }
 
-}  // namespace simpang::hub
+}  // namespace simpang

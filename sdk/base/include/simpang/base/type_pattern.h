@@ -1,5 +1,5 @@
-// A compiled `match.type` pattern: parsed once when routes are compiled, matched against event
-// types without allocating.
+// A compiled event-type pattern: the grammar of a route's `match.type`, shared with plugins that
+// limit the types a client may publish (source-http). Parsed once, matched without allocating.
 //
 // A pattern is dot-separated segments; each is literal text, `*` (exactly one segment) or `**`
 // (zero or more segments). An event type is split on '.' as it is matched.
@@ -15,7 +15,7 @@
 
 #include "simpang/base/status.h"
 
-namespace simpang::hub {
+namespace simpang {
 
 class TypePattern {
  public:
@@ -50,4 +50,4 @@ class TypePattern {
   std::vector<Segment> segments_;
 };
 
-}  // namespace simpang::hub
+}  // namespace simpang
