@@ -4,6 +4,8 @@
 #   scripts/dev.sh demo    install what is missing, build, run the demo hub (Ctrl-C stops it)
 #   scripts/dev.sh test    install what is missing, build, run every test
 #   scripts/dev.sh bench   build, run the benchmarks (not part of `test`)
+#   scripts/dev.sh bench-http [RUNS] [SECONDS]  durable HTTP ingest under wrk (tests/bench/http);
+#                          with NODERED_RUN=<Node-RED peer script> the peer runs in the same command
 #   scripts/dev.sh fuzz [SECONDS]  build the libFuzzer targets with clang, fuzz each (default 60 s)
 #   scripts/dev.sh build   install what is missing and build only
 #
@@ -21,7 +23,7 @@ PACKAGES=(
   libzmq3-dev cppzmq-dev libprotobuf-dev protobuf-compiler libspdlog-dev libboost-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libssl-dev libcurl4-openssl-dev curl
+  libssl-dev libcurl4-openssl-dev curl openssl
 )
 
 install_missing() {
@@ -64,6 +66,12 @@ case "${1:-}" in
     build
     "$ROOT/tests/bench/run.sh" "$BUILD_DIR"
     ;;
+  bench-http)
+    PACKAGES+=(wrk)
+    if [ -n "${NODERED_RUN:-}" ]; then PACKAGES+=(nodejs npm); fi
+    build
+    "$ROOT/tests/bench/http/ingest.sh" "$BUILD_DIR" "${@:2}"
+    ;;
   build)
     build
     ;;
@@ -96,7 +104,7 @@ case "${1:-}" in
     echo "no findings"
     ;;
   *)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/journal_commands.h"
+#include "cli/keys_command.h"
 #include "cli/plugin_new.h"
 #include "config/config.h"
 #include "core/hub.h"
@@ -151,6 +152,7 @@ int main(int argc, char** argv) {
   auto run_journal_command = simpang::hub::add_journal_commands(
       app, [](const std::string& file) { return load(file, /*inspect_plugins=*/false); });
   auto run_plugin_command = simpang::hub::add_plugin_commands(app);
+  auto run_keys_command = simpang::hub::add_keys_commands(app);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -167,6 +169,9 @@ int main(int argc, char** argv) {
     return simpang::hub::run_plugin_host(host_options);
   }
   if (int status = run_journal_command(); status >= 0) {
+    return status;
+  }
+  if (int status = run_keys_command(); status >= 0) {
     return status;
   }
   if (int status = run_plugin_command(); status >= 0) {

@@ -3,6 +3,8 @@
 // journal does not know, and bad flags. Each must exit non-zero (1 for a failure, 2 for a usage
 // error of our own options) with a message that names what was wrong, and must leave the journal
 // as it found it.
+#include <sys/stat.h>
+
 #include <string>
 #include <vector>
 
@@ -142,6 +144,28 @@ TEST_F(Cli, BadFlagsAreRefusedNamingTheFlag) {
   const auto unknown = simpang({"frobnicate"});
   EXPECT_NE(unknown.status, 0) << unknown.output;
   EXPECT_NE(unknown.output.find("subcommand"), std::string::npos) << unknown.output;
+}
+
+TEST_F(Cli, KeysNewWritesAPairAndNeverOverwritesOne) {
+  const auto made = simpang({"keys", "new", "acme", "--dir", dir_.path().string()});
+  ASSERT_EQ(made.status, 0) << made.output;
+  const std::string secret = read_file(dir_ / "acme.key");
+  const std::string public_key = read_file(dir_ / "acme.pub");
+  EXPECT_EQ(secret.size(), 41u);  // 40 characters of Z85 and a newline
+  EXPECT_EQ(public_key.size(), 41u);
+  EXPECT_NE(secret, public_key);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ / "acme.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_NE(made.output.find("public key " + public_key.substr(0, 40)), std::string::npos)
+      << made.output;
+  EXPECT_NE(made.output.find("fingerprint SHA256:"), std::string::npos) << made.output;
+
+  expect_failure(simpang({"keys", "new", "acme", "--dir", dir_.path().string()}), 1,
+                 {"acme.key exists", "not overwriting"});
+  EXPECT_EQ(read_file(dir_ / "acme.key"), secret);
+  expect_failure(simpang({"keys", "new", "../escape", "--dir", dir_.path().string()}), 1,
+                 {"key name '../escape'"});
 }
 
 }  // namespace
