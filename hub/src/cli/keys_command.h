@@ -2,9 +2,8 @@
 // DIR/NAME.key (secret, 0600) and DIR/NAME.pub.
 #pragma once
 
-#include <functional>
-
 #include <CLI/CLI.hpp>
+#include <functional>
 
 namespace simpang::hub {
 

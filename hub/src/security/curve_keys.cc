@@ -1,15 +1,14 @@
 #include "security/curve_keys.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include <array>
 #include <cerrno>
 #include <cstring>
-
-#include <openssl/evp.h>
-#include <zmq.h>
 
 namespace simpang::hub {
 namespace {

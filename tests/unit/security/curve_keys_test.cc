@@ -1,11 +1,10 @@
 #include "security/curve_keys.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <set>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "test_support.h"
 
