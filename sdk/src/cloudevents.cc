@@ -33,6 +33,7 @@
 
 #include "base64.h"
 #include "rfc3339.h"
+#include "simpang/base/event_rules.h"
 
 namespace simpang::sdk {
 namespace {
@@ -390,6 +391,11 @@ std::string to_cloudevents_json(const Event& event) {
 }
 
 StatusOr<Event> from_cloudevents_json(std::string_view text) {
+  // Bounded before the parser sees it: a document nested a million deep must cost a scan, not a
+  // tree that deep (and its recursive destruction).
+  if (Status depth = check_json_depth(text, EventLimits{}.max_json_depth); !depth.ok()) {
+    return Status::Error("not usable JSON: " + depth.message());
+  }
   json doc;
   // nlohmann reports the position and cause of a syntax error only through its exception; it is
   // caught right here and never leaves this function.

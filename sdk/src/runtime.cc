@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <random>
 
 #include "simpang/version.h"
 
@@ -35,6 +36,20 @@ std::string errno_text(const char* what) {
   return std::string(what) + ": " + zmq_strerror(zmq_errno());
 }
 
+// 16 hex digits from std::random_device (the kernel's source on Linux).
+std::string random_suffix() {
+  std::random_device random;
+  constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 4; ++i) {
+    const uint32_t word = random();
+    for (int shift = 0; shift < 16; shift += 4) {
+      out += kDigits[(word >> shift) & 0x0F];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Runtime::Runtime(const simpang_host_api& host, simpang_plugin_kind kind, std::string plugin_name)
@@ -42,6 +57,7 @@ Runtime::Runtime(const simpang_host_api& host, simpang_plugin_kind kind, std::st
   // Growth rule: copy what the host wrote into a zero-filled struct of our size.
   std::memcpy(&host_, &host, std::min<size_t>(host.struct_size, sizeof(host_)));
   instance_name_ = host_.instance_name ? host_.instance_name : plugin_name_;
+  hub_token_ = host_.hub_token ? host_.hub_token : "";
   endpoint_ = host_.hub_endpoint ? host_.hub_endpoint : "";
   state_dir_ = host_.state_dir ? host_.state_dir : ".";
   if (host_.heartbeat_ms > 0) {
@@ -261,8 +277,12 @@ void Runtime::open_socket() {
   if (socket_ == nullptr) {
     throw std::runtime_error(errno_text("zmq_socket"));
   }
-  // The routing id is the instance name, so the hub's ROUTER knows the peer across reconnects.
-  zmq_setsockopt(socket_, ZMQ_ROUTING_ID, instance_name_.data(), instance_name_.size());
+  // A routing id of our own, random, so it never collides with another connection's (the hub
+  // ignores a connection presenting one already in use) and a reconnect of this socket keeps it.
+  // It identifies nothing: the hub knows the instance by the token in the Hello. The name in front
+  // is for people reading the hub's log.
+  const std::string routing_id = instance_name_ + "#" + random_suffix();
+  zmq_setsockopt(socket_, ZMQ_ROUTING_ID, routing_id.data(), routing_id.size());
   int linger = 0;  // shutdown waits for acks explicitly; nothing unacknowledged is left to linger
   zmq_setsockopt(socket_, ZMQ_LINGER, &linger, sizeof(linger));
   int hwm = 10000;  // frames are batches; the window and credits bound what is queued
@@ -314,6 +334,7 @@ void Runtime::send_hello() {
   hello->set_produces(kind_ != SIMPANG_KIND_SINK);
   hello->set_plugin(plugin_name_);
   hello->set_heartbeat_ms(static_cast<uint32_t>(heartbeat_.count()));
+  hello->set_token(hub_token_);
   send_frame(frame);
   hello_sent_ = Clock::now();
   connected_ = false;
@@ -339,6 +360,22 @@ void Runtime::handle_welcome(const wire::Welcome& welcome) {
   }
   if (welcome.max_unacked() > 0) {
     max_unacked_ = welcome.max_unacked();
+  }
+  // The hub's limits, so what it would refuse is refused here, where the plugin can see why.
+  if (welcome.max_event_bytes() > 0) {
+    limits_.max_event_bytes = welcome.max_event_bytes();
+  }
+  if (welcome.max_frame_bytes() > 0) {
+    max_frame_bytes_ = welcome.max_frame_bytes();
+  }
+  if (welcome.max_attributes() > 0) {
+    limits_.max_attributes = welcome.max_attributes();
+  }
+  if (welcome.max_attribute_bytes() > 0) {
+    limits_.max_attribute_bytes = welcome.max_attribute_bytes();
+  }
+  if (welcome.max_json_depth() > 0) {
+    limits_.max_json_depth = welcome.max_json_depth();
   }
   if (!plugin_started_) {
     // The hub's stored cursors are the truth only before we publish; afterwards ours are newer.
@@ -374,6 +411,12 @@ void Runtime::handle_frame(const wire::Frame& frame) {
       // The hub does not (yet) know this instance; it may after a reload. Try again later.
       log(LogLevel::kError, "hub refused this instance: " + frame.refused().reason());
       set_last_error("hub refused this instance: " + frame.refused().reason());
+      if (frame.refused().protocol_version() != 0 &&
+          frame.refused().protocol_version() != SIMPANG_WIRE_PROTOCOL_VERSION) {
+        log(LogLevel::kError, "the hub speaks wire protocol " +
+                                  std::to_string(frame.refused().protocol_version()) +
+                                  ", this plugin " + std::to_string(SIMPANG_WIRE_PROTOCOL_VERSION));
+      }
       connected_ = false;
       break;
     case wire::Frame::kPublishAck:

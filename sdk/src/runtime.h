@@ -23,6 +23,7 @@
 
 #include <google/protobuf/arena.h>
 
+#include "simpang/base/event_rules.h"
 #include "timer_queue.h"
 
 #include "simpang/sdk/plugin.h"
@@ -129,6 +130,8 @@ class Runtime final : public Context {
   // Appends `event` (checked, spec_version filled) to the batch being filled as its encoded
   // Publish.events element.
   void append_event(const simpang::v1::Event& event, size_t size);
+  // Seals the batch being filled when an event of `size` bytes would take it over the frame limit.
+  void make_room(size_t size);
   void run_posted();
   void close_posted();
   void flush_settlements();
@@ -151,6 +154,7 @@ class Runtime final : public Context {
   std::string plugin_name_;
   std::string instance_name_;
   std::string endpoint_;
+  std::string hub_token_;  // a secret: in the Hello, never in a log
   std::filesystem::path state_dir_;
   nlohmann::json config_;
   std::chrono::milliseconds heartbeat_{1000};
@@ -184,6 +188,10 @@ class Runtime final : public Context {
   Clock::time_point stop_deadline_{};
   uint32_t max_batch_ = 512;
   uint32_t max_unacked_ = 8;
+  // The hub's limits, as its Welcome announced them (the defaults until then): emit() and
+  // publish() refuse what the hub would, and a batch is sealed before it outgrows a frame.
+  EventLimits limits_;
+  uint32_t max_frame_bytes_ = 16 * 1024 * 1024;
   uint32_t credit_window_ = 1024;
   uint64_t next_batch_id_ = 1;
   // The Publish being filled by emit(): each event is appended as its encoded `events` field as it

@@ -42,11 +42,23 @@ inline void Runtime::append_event(const simpang::v1::Event& event, size_t size) 
   }
 }
 
+void Runtime::make_room(size_t size) {
+  // The event's tag and length, and the Frame's and Publish's headers, on top of its bytes.
+  constexpr size_t kEventOverhead = 1 + 5;
+  if (current_events_ > 0 &&
+      current_wire_.size() + kEventOverhead + size + kPublishHeaderRoom > max_frame_bytes_) {
+    seal_current_batch();
+    if (!in_deliver_) {
+      send_ready_batches();
+    }
+  }
+}
+
 Status Runtime::emit(simpang::v1::Event event) {
   if (kind_ == SIMPANG_KIND_SINK) {
     return Status::Error("emit: a sink cannot publish events");
   }
-  if (Status status = check_emittable(event); !status.ok()) {
+  if (Status status = check_emittable(event, limits_); !status.ok()) {
     return Status::Error("emit: " + status.message());
   }
   if (event.spec_version().empty()) {
@@ -56,6 +68,7 @@ Status Runtime::emit(simpang::v1::Event event) {
   if (size > static_cast<size_t>(INT_MAX)) {
     return Status::Error("emit: event " + event.id() + " could not be serialized");
   }
+  make_room(size);
   append_event(event, size);
   if (current_events_ >= max_batch_) {
     seal_current_batch();
@@ -82,7 +95,7 @@ Status Runtime::publish(std::vector<simpang::v1::Event> events, milliseconds dea
   std::vector<size_t> sizes(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
     simpang::v1::Event& event = events[i];
-    if (Status status = check_emittable(event); !status.ok()) {
+    if (Status status = check_emittable(event, limits_); !status.ok()) {
       return Status::Error("publish: event " + std::to_string(i) + " of the group: " +
                            status.message());
     }
@@ -107,6 +120,7 @@ Status Runtime::publish(std::vector<simpang::v1::Event> events, milliseconds dea
   group.deadline =
       deadlines_.add(Clock::now() + deadline, milliseconds(0), [this, id] { time_out_group(id); });
   for (size_t i = 0; i < events.size(); ++i) {
+    make_room(sizes[i]);
     // A run per batch: a new one whenever this event starts the batch being filled.
     if (current_groups_.empty() || current_groups_.back().group != id) {
       current_groups_.push_back(GroupSpan{id, static_cast<uint32_t>(current_events_), 0, i});

@@ -36,6 +36,16 @@ std::string Diagnostic::to_string() const {
          message;
 }
 
+uint32_t effective_max_frame_bytes(const HubSettings& hub) {
+  if (hub.max_frame_bytes != 0) {
+    return hub.max_frame_bytes;
+  }
+  const uint64_t full_batch = uint64_t{hub.max_batch} * hub.max_event_bytes + kFrameOverheadBytes;
+  const uint64_t one_event = uint64_t{hub.max_event_bytes} + kFrameOverheadBytes;
+  return static_cast<uint32_t>(
+      std::max(one_event, std::min<uint64_t>(full_batch, kDefaultMaxFrameBytes)));
+}
+
 const PluginInstanceConfig* Config::find_plugin(std::string_view name) const {
   for (const PluginInstanceConfig& plugin : plugins) {
     if (plugin.name == name) {
@@ -65,9 +75,20 @@ const std::vector<std::string> kJournalKeys = {
     "kind", "file", "sync", "retention", "dedup_window", "max_events", "verify_on_open"};
 const std::vector<std::string> kRetryKeys = {"max_attempts", "initial_backoff", "max_backoff",
                                              "deadline"};
-const std::vector<std::string> kHubKeys = {"state_dir",   "log_level",     "summary_interval",
-                                           "heartbeat",   "drain_timeout", "max_batch",
-                                           "queue_limit", "plugin_dirs"};
+const std::vector<std::string> kHubKeys = {
+    "state_dir",       "log_level",       "summary_interval", "heartbeat",
+    "drain_timeout",   "max_batch",       "queue_limit",      "plugin_dirs",
+    "max_unacked",     "max_event_bytes", "max_frame_bytes",  "max_attributes",
+    "max_attribute_bytes", "max_json_depth"};
+// Bounds of the door limits: below them nothing useful gets through, above them one peer could
+// hold a large share of memory or protobuf could not parse a frame (2 GiB).
+constexpr uint32_t kMaxUnacked = 1024;
+constexpr uint32_t kMinEventBytes = 1024;
+constexpr uint32_t kMaxEventBytes = 256 * 1024 * 1024;
+constexpr uint32_t kMaxFrameBytes = 1024 * 1024 * 1024;
+constexpr uint32_t kMaxAttributes = 4096;
+constexpr uint32_t kMinAttributeBytes = 64;
+constexpr uint32_t kMaxJsonDepth = 1024;
 const std::vector<std::string> kPluginKeys = {"name",      "plugin",       "isolation",
                                               "transport", "stop_timeout", "start_timeout",
                                               "restart",   "config"};
@@ -256,6 +277,32 @@ void Loader::load_hub(const Entry* entry) {
   if (const Entry* e = YamlReader::find(entries, "queue_limit")) {
     if (auto v = reader_.get_uint(*e, "hub.queue_limit", 1, std::numeric_limits<uint32_t>::max())) {
       hub.queue_limit = static_cast<uint32_t>(*v);
+    }
+  }
+  struct LimitKey {
+    const char* key;
+    uint32_t* target;
+    uint64_t min;
+    uint64_t max;
+  };
+  for (const LimitKey& l :
+       {LimitKey{"max_unacked", &hub.max_unacked, 1, kMaxUnacked},
+        LimitKey{"max_event_bytes", &hub.max_event_bytes, kMinEventBytes, kMaxEventBytes},
+        LimitKey{"max_attributes", &hub.max_attributes, 1, kMaxAttributes},
+        LimitKey{"max_attribute_bytes", &hub.max_attribute_bytes, kMinAttributeBytes,
+                 kMaxEventBytes},
+        LimitKey{"max_json_depth", &hub.max_json_depth, 1, kMaxJsonDepth}}) {
+    if (const Entry* e = YamlReader::find(entries, l.key)) {
+      if (auto v = reader_.get_uint(*e, std::string("hub.") + l.key, l.min, l.max)) {
+        *l.target = static_cast<uint32_t>(*v);
+      }
+    }
+  }
+  // Read after max_event_bytes: a frame must hold at least one full-size event.
+  if (const Entry* e = YamlReader::find(entries, "max_frame_bytes")) {
+    const uint64_t least = uint64_t{hub.max_event_bytes} + kFrameOverheadBytes;
+    if (auto v = reader_.get_uint(*e, "hub.max_frame_bytes", least, kMaxFrameBytes)) {
+      hub.max_frame_bytes = static_cast<uint32_t>(*v);
     }
   }
   if (const Entry* e = YamlReader::find(entries, "plugin_dirs")) {

@@ -80,6 +80,15 @@ struct HubSettings {
   std::chrono::milliseconds drain_timeout{10000};    // how long shutdown waits for in-flight work
   uint32_t max_batch = 512;           // most events per Publish / Deliver frame
   uint32_t queue_limit = 100000;      // events queued per destination before publishers wait
+  // The doors: limits the hub announces in its Welcome and enforces on every peer (docs/
+  // configuration.md). max_frame_bytes 0 means derived: max_batch * max_event_bytes plus room
+  // for the frame's own fields, at most kDefaultMaxFrameBytes, at least one full-size event.
+  uint32_t max_unacked = 8;                    // Publish batches a peer may have unacknowledged
+  uint32_t max_event_bytes = 1024 * 1024;      // one serialized event
+  uint32_t max_frame_bytes = 0;                // one message on the socket (ZMQ_MAXMSGSIZE)
+  uint32_t max_attributes = 64;                // extension attributes on one event
+  uint32_t max_attribute_bytes = 4096;         // id, source, type, subject; an extension's
+  uint32_t max_json_depth = 64;                // CloudEvents JSON nesting the SDK reads
   std::vector<std::filesystem::path> plugin_dirs;  // searched for `plugin: NAME` (NAME.so)
 };
 
@@ -88,6 +97,15 @@ struct HubSettings {
 // defaults to <state_dir>/journal.db, `journal.sync: full` is JournalSync::kFull. The options the
 // YAML does not set (dedup_max_events, max_commit_events, maintenance_interval, clock) keep
 // JournalOptions' defaults.
+
+// The frame limit when none is configured is bounded: a full batch of full-size events would
+// otherwise allow one message of max_batch MiB.
+inline constexpr uint32_t kDefaultMaxFrameBytes = 16 * 1024 * 1024;
+// What a Publish frame needs beyond its events' bytes: each event's tag and length, the batch
+// number, and the cursors it carries.
+inline constexpr uint32_t kFrameOverheadBytes = 64 * 1024;
+// The frame limit that applies to `hub`: its max_frame_bytes, or the derived default.
+uint32_t effective_max_frame_bytes(const HubSettings& hub);
 
 struct Config {
   std::filesystem::path file;         // the file it was loaded from

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/wire_codec.h"
+#include "simpang/base/safe_text.h"
 #include "simpang/version.h"
 
 namespace simpang::hub {
@@ -58,6 +59,7 @@ Broker::Broker(boost::asio::io_context& io, void* zmq_context, Journal& journal,
   for (auto& instance : instances) {
     instances_.emplace(instance.name, instance);
   }
+  intake_.set_limits(options_.limits);
   for (const auto& name : table_->destinations()) {
     add_destination(name);
   }
@@ -90,15 +92,26 @@ Status Broker::start(const std::vector<std::string>& endpoints) {
     return Status::Error(zmq_error("cannot create the hub's ROUTER socket"));
   }
   int on = 1;
+  int off = 0;
   int zero = 0;
   // Report sends to peers that are gone instead of dropping them silently.
   zmq_setsockopt(socket_, ZMQ_ROUTER_MANDATORY, &on, sizeof(on));
-  // A restarted plugin reconnects with the same routing id (its instance name) and takes over.
-  zmq_setsockopt(socket_, ZMQ_ROUTER_HANDOVER, &on, sizeof(on));
-  // Unlimited queues: credits and publish windows bound what is in flight, and a full queue would
-  // make sends fail, which the loop cannot wait on.
+  // A routing id is a connection's handle and nothing more: identity comes from the token in the
+  // Hello. Without handover, a second connection presenting a routing id already in use cannot
+  // take it over; libzmq ignores that connection instead (its messages never reach us as the
+  // first one's). SDK peers pick a random routing id per socket, so they never collide.
+  zmq_setsockopt(socket_, ZMQ_ROUTER_HANDOVER, &off, sizeof(off));
+  // A message over the frame limit makes ZeroMQ drop its connection while decoding it: it is never
+  // held whole, and nothing can be answered on that connection any more.
+  const int64_t max_message = options_.max_frame_bytes;
+  zmq_setsockopt(socket_, ZMQ_MAXMSGSIZE, &max_message, sizeof(max_message));
+  // Unlimited send queue: credits and publish windows bound what is in flight, and a full queue
+  // would make sends fail, which the loop cannot wait on. The receive queue per connection is
+  // bounded (a peer beyond it waits in its own socket), so what one peer makes the hub hold is at
+  // most (this + max_unacked) frames of max_frame_bytes.
+  const int receive_queue = static_cast<int>(std::max<uint32_t>(16, 2 * options_.max_unacked));
   zmq_setsockopt(socket_, ZMQ_SNDHWM, &zero, sizeof(zero));
-  zmq_setsockopt(socket_, ZMQ_RCVHWM, &zero, sizeof(zero));
+  zmq_setsockopt(socket_, ZMQ_RCVHWM, &receive_queue, sizeof(receive_queue));
   zmq_setsockopt(socket_, ZMQ_LINGER, &zero, sizeof(zero));
   for (const auto& endpoint : endpoints) {
     if (zmq_bind(socket_, endpoint.c_str()) != 0) {
@@ -168,9 +181,11 @@ void Broker::on_ready() {
     }
     std::string id(static_cast<const char*>(zmq_msg_data(&identity)), zmq_msg_size(&identity));
     if (zmq_msg_more(&body)) {
-      logger_->warn("peer={} sent a multipart message; the protocol uses one frame, dropping", id);
+      size_t size = zmq_msg_size(&body);
       while (zmq_msg_more(&body) && zmq_msg_recv(&body, socket_, ZMQ_DONTWAIT) >= 0) {
+        size += zmq_msg_size(&body);
       }
+      handle_bad_frame(id, size, "a multipart message (the protocol uses one frame)");
       continue;
     }
     handle_message(id, zmq_msg_data(&body), zmq_msg_size(&body));
@@ -186,9 +201,14 @@ void Broker::handle_message(const std::string& identity, const void* data, size_
   // bytes it keeps out of it): free it all in one go.
   arena_->Reset();
   auto& frame = *google::protobuf::Arena::CreateMessage<wire::Frame>(arena_.get());
-  if (!frame.ParseFromArray(data, static_cast<int>(size))) {
-    logger_->warn("peer={} sent a frame that is not a simpang.v1.wire.Frame ({} bytes)", identity,
-                  size);
+  if (size > static_cast<size_t>(INT32_MAX) || !frame.ParseFromArray(data, static_cast<int>(size))) {
+    handle_bad_frame(identity, size, "not a simpang.v1.wire.Frame");
+    return;
+  }
+  if (frame.body_case() == wire::Frame::BODY_NOT_SET) {
+    // An empty message parses as an empty Frame; it is no more a frame of the protocol than
+    // garbage is.
+    handle_bad_frame(identity, size, "a Frame with no body");
     return;
   }
   if (frame.has_hello()) {
@@ -197,10 +217,13 @@ void Broker::handle_message(const std::string& identity, const void* data, size_
   }
   PeerTable::Peer* peer = peers_.find(identity);
   if (peer == nullptr || !peer->welcomed) {
-    // Typically a plugin whose hub restarted: it says hello again when told.
-    wire::Frame refused;
-    refused.mutable_refused()->set_reason("unknown peer '" + identity + "': say hello first");
-    send(identity, refused);
+    // Typically a plugin whose hub restarted: it says hello again when told. Never acknowledged:
+    // a Publish before a welcome is refused like anything else but a Hello.
+    refuse(identity,
+           std::string("this connection has not been welcomed: say hello first (") +
+               wire::Frame::descriptor()->FindFieldByNumber(frame.body_case())->name() +
+               " refused)",
+           refused_log_);
     return;
   }
   PeerTable::heard(*peer, Clock::now());
@@ -223,22 +246,93 @@ void Broker::handle_message(const std::string& identity, const void* data, size_
       logger_->info("instance={} said goodbye: {}", peer->instance, frame.bye().reason());
       forget_peer(identity, PeerLoss::kGoodbye);
       break;
-    default:
-      logger_->warn("instance={} sent an unexpected frame (case {})", peer->instance,
-                    static_cast<int>(frame.body_case()));
+    default: {
+      // A frame only the hub sends (Welcome, Deliver, ...): the peer is confused, not malicious.
+      uint64_t held_back = 0;
+      if (bad_frame_log_.allow(Clock::now(), held_back)) {
+        logger_->warn("instance={} sent a frame only the hub sends (field {}); ignored{}",
+                      peer->instance, static_cast<int>(frame.body_case()),
+                      LogLimiter::suffix(held_back));
+      }
       break;
+    }
+  }
+}
+
+void Broker::handle_bad_frame(const std::string& identity, size_t size, const char* what) {
+  ++bad_frames_;
+  uint64_t held_back = 0;
+  const PeerTable::Peer* peer = peers_.find(identity);
+  if (bad_frame_log_.allow(Clock::now(), held_back)) {
+    logger_->warn("bad frame peer={} instance={} bytes={}: {}; refused{}", safe_text(identity),
+                  peer != nullptr ? peer->instance : std::string("-"), size, what,
+                  LogLimiter::suffix(held_back));
+  }
+  wire::Frame refused;
+  refused.mutable_refused()->set_reason("a message of " + std::to_string(size) +
+                                        " bytes is " + what + "; say hello again");
+  refused.mutable_refused()->set_protocol_version(SIMPANG_WIRE_PROTOCOL_VERSION);
+  send(identity, refused);
+  // Its session is over: whatever it meant by the frame, the hub cannot tell what it has seen.
+  forget_peer(identity, PeerLoss::kBadFrame);
+}
+
+void Broker::refuse(const std::string& identity, const std::string& reason, LogLimiter& limiter) {
+  ++refused_;
+  uint64_t held_back = 0;
+  if (limiter.allow(Clock::now(), held_back)) {
+    logger_->error("refused peer={}: {}{}", safe_text(identity), reason,
+                   LogLimiter::suffix(held_back));
+  }
+  wire::Frame frame;
+  // The routing id stays out of the reason: the peer knows its own, and libzmq's generated ones
+  // (for peers that set none) are a counter better not shown.
+  frame.mutable_refused()->set_reason(reason);
+  frame.mutable_refused()->set_protocol_version(SIMPANG_WIRE_PROTOCOL_VERSION);
+  send(identity, frame);
+}
+
+void Broker::set_instance_token(const std::string& instance, std::string token) {
+  if (token.empty()) {
+    tokens_.erase(instance);
+  } else {
+    tokens_[instance] = std::move(token);
   }
 }
 
 void Broker::handle_hello(const std::string& identity, const wire::Hello& hello) {
-  const std::string refusal =
-      hello_refusal(identity, hello.instance(), instances_.count(hello.instance()) != 0,
-                    hello.protocol_version(), SIMPANG_WIRE_PROTOCOL_VERSION);
+  const auto token = tokens_.find(hello.instance());
+  const bool token_issued = token != tokens_.end();
+  std::string refusal = hello_refusal(HelloCheck{
+      .instance = hello.instance(),
+      .protocol = hello.protocol_version(),
+      .hub_protocol = SIMPANG_WIRE_PROTOCOL_VERSION,
+      .configured = instances_.count(hello.instance()) != 0,
+      .token_issued = token_issued,
+      .token_matches = token_issued && same_token(hello.token(), token->second),
+  });
+  const std::string* holder = refusal.empty() ? peers_.identity_of(hello.instance()) : nullptr;
+  if (holder != nullptr && *holder != identity) {
+    const PeerTable::Peer* live = peers_.find(*holder);
+    if (same_token(live->token, token->second)) {
+      // The current run is connected on another connection: this one does not displace it.
+      refusal = "instance '" + safe_text(hello.instance()) +
+                "' is already connected on another connection";
+    } else {
+      // The old run (killed and restarted) had not been noticed gone: the new run takes over.
+      logger_->info("instance={} restarted: its new run replaces the old session",
+                    hello.instance());
+      forget_peer(std::string(*holder), PeerLoss::kReplaced);
+    }
+  }
   if (!refusal.empty()) {
-    logger_->error("refused peer={}: {}", identity, refusal);
-    wire::Frame frame;
-    frame.mutable_refused()->set_reason(refusal);
-    send(identity, frame);
+    if (PeerTable::Peer* same = peers_.find(identity)) {
+      // A stale run saying hello again on its own connection: its session ends here.
+      if (same->instance == hello.instance()) {
+        forget_peer(identity, PeerLoss::kReplaced);
+      }
+    }
+    refuse(identity, refusal, refused_log_);
     return;
   }
   if (peers_.contains(identity)) {
@@ -248,6 +342,7 @@ void Broker::handle_hello(const std::string& identity, const wire::Hello& hello)
   PeerTable::Peer peer;
   peer.instance = hello.instance();
   peer.produces = hello.produces();
+  peer.token = hello.token();
   if (hello.consumes()) {
     auto d = destination_index_.find(peer.instance);
     if (d != destination_index_.end()) {
@@ -279,6 +374,11 @@ void Broker::welcome(const std::string& identity, uint64_t session,
   w->set_heartbeat_ms(static_cast<uint32_t>(options_.heartbeat.count()));
   w->set_max_batch(options_.max_batch);
   w->set_max_unacked(options_.max_unacked);
+  w->set_max_event_bytes(options_.limits.max_event_bytes);
+  w->set_max_frame_bytes(options_.max_frame_bytes);
+  w->set_max_attributes(options_.limits.max_attributes);
+  w->set_max_attribute_bytes(options_.limits.max_attribute_bytes);
+  w->set_max_json_depth(options_.limits.max_json_depth);
   if (cursors.ok()) {
     w->mutable_cursors()->insert(cursors->begin(), cursors->end());
   } else {
@@ -327,6 +427,10 @@ void Broker::handle_publish(PeerTable::Peer& peer, const std::string& identity,
   if (!peer.produces) {
     logger_->warn("instance={} published but said it does not; accepting anyway", peer.instance);
   }
+  if (!admit_publish(peer, identity, publish)) {
+    return;
+  }
+  ++peer.unacked;
   intake_.submit(
       identity, peer.instance, publish, *table_,
       [this](std::shared_ptr<RoutedPublish> routed, PublishIntake::AppendResult result) mutable {
@@ -336,6 +440,47 @@ void Broker::handle_publish(PeerTable::Peer& peer, const std::string& identity,
                             on_appended(std::move(routed), std::move(result));
                           });
       });
+}
+
+bool Broker::admit_publish(PeerTable::Peer& peer, const std::string& identity,
+                           const wire::Publish& publish) {
+  wire::Frame reply;
+  auto* reject = reply.mutable_publish_reject();
+  reject->set_batch(publish.batch());
+  std::string reason;
+  if (Status size = check_batch_size(publish.events_size(), options_.max_batch); !size.ok()) {
+    // Refused for good, every event: publishing the same batch again would be refused again.
+    reason = size.message();
+    intake_.count_rejected(static_cast<uint64_t>(publish.events_size()));
+    for (int i = 0; i < publish.events_size(); ++i) {
+      auto* rejection = reject->add_rejected();
+      rejection->set_index(static_cast<uint32_t>(i));
+      rejection->set_reason(reason);
+    }
+  } else if (peer.unacked >= options_.max_unacked) {
+    // Refused rather than buffered, so a peer ignoring its window cannot make the hub hold more
+    // than max_unacked of its batches. It may publish the batch again once one is answered.
+    reason = "batch " + std::to_string(publish.batch()) + " arrived with " +
+             std::to_string(peer.unacked) + " batches unacknowledged, the most max_unacked (" +
+             std::to_string(options_.max_unacked) + ") allows";
+    reject->set_retry_later(reason);
+  } else {
+    return true;
+  }
+  ++batches_refused_;
+  uint64_t held_back = 0;
+  if (batch_log_.allow(Clock::now(), held_back)) {
+    logger_->warn("instance={} batch={} refused: {}{}", peer.instance, publish.batch(), reason,
+                  LogLimiter::suffix(held_back));
+  }
+  send(identity, reply);
+  return false;
+}
+
+void Broker::answered(const std::string& identity) {
+  if (PeerTable::Peer* peer = peers_.find(identity); peer != nullptr && peer->unacked > 0) {
+    --peer->unacked;
+  }
 }
 
 void Broker::on_appended(std::shared_ptr<RoutedPublish> routed,
@@ -351,6 +496,7 @@ void Broker::on_appended(std::shared_ptr<RoutedPublish> routed,
                          touched_[destination] = true;
                        });
   if (!durable) {
+    answered(routed->identity);
     send(routed->identity, reply);
     return;
   }
@@ -360,13 +506,16 @@ void Broker::on_appended(std::shared_ptr<RoutedPublish> routed,
       dispatch(slots_[d]);
     }
   }
-  intake_.answer(
-      routed->identity, reply,
-      [this](const std::string& identity, const wire::Frame& frame) { send(identity, frame); });
+  intake_.answer(routed->identity, reply,
+                 [this](const std::string& identity, const wire::Frame& frame) {
+                   answered(identity);
+                   send(identity, frame);
+                 });
 }
 
 void Broker::release_held_acks() {
   intake_.release_held([this](const std::string& identity, const std::string& bytes) {
+    answered(identity);
     send_bytes(identity, bytes);
   });
 }
@@ -501,7 +650,7 @@ void Broker::send(const std::string& identity, const wire::Frame& frame) {
   const size_t size = frame.ByteSizeLong();
   zmq_msg_t message;
   if (zmq_msg_init_size(&message, size) != 0) {
-    logger_->error("send to peer={} failed: {}", identity, zmq_strerror(zmq_errno()));
+    logger_->error("send to peer={} failed: {}", safe_text(identity), zmq_strerror(zmq_errno()));
     return;
   }
   frame.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(zmq_msg_data(&message)));
@@ -511,7 +660,7 @@ void Broker::send(const std::string& identity, const wire::Frame& frame) {
 void Broker::send_bytes(const std::string& identity, const std::string& bytes) {
   zmq_msg_t message;
   if (zmq_msg_init_size(&message, bytes.size()) != 0) {
-    logger_->error("send to peer={} failed: {}", identity, zmq_strerror(zmq_errno()));
+    logger_->error("send to peer={} failed: {}", safe_text(identity), zmq_strerror(zmq_errno()));
     return;
   }
   std::memcpy(zmq_msg_data(&message), bytes.data(), bytes.size());
@@ -525,13 +674,13 @@ void Broker::send_message(const std::string& identity, zmq_msg_t& message) {
     zmq_msg_close(&message);  // not sent: still ours
     if (error == EHOSTUNREACH) {
       // The peer disconnected; what it had in flight goes back to its queue.
-      logger_->debug("peer={} is unreachable", identity);
+      logger_->debug("peer={} is unreachable", safe_text(identity));
       if (peers_.contains(identity)) {
         boost::asio::post(io_, [this, identity] { forget_peer(identity, PeerLoss::kUnreachable); });
       }
       return;
     }
-    logger_->error("send to peer={} failed: {}", identity, zmq_strerror(error));
+    logger_->error("send to peer={} failed: {}", safe_text(identity), zmq_strerror(error));
     return;
   }
   peers_.sent(identity, Clock::now());
@@ -590,6 +739,9 @@ BrokerStats Broker::stats() const {
   stats.rejected = intake.rejected;
   stats.unrouted = intake.unrouted;
   stats.per_route = intake.per_route;
+  stats.bad_frames = bad_frames_;
+  stats.refused = refused_;
+  stats.batches_refused = batches_refused_;
   stats.per_destination.reserve(slots_.size());
   for (const auto& slot : slots_) {
     const DestinationDepth depth = slot.destination.depth();
@@ -640,11 +792,22 @@ void Broker::log_summary() {
   std::ostringstream line;
   line << "in=" << s.published << " out=" << s.delivered << " queued=" << s.queued
        << " in_flight=" << s.in_flight << " unrouted=" << s.unrouted << " rejected=" << s.rejected
-       << " duplicates=" << s.duplicates << " retried=" << s.retried << " dead=" << s.dead;
+       << " duplicates=" << s.duplicates << " retried=" << s.retried << " dead=" << s.dead
+       << " bad_frames=" << s.bad_frames << " refused=" << s.refused
+       << " batches_refused=" << s.batches_refused;
   for (size_t r = 0; r < s.per_route.size(); ++r) {
     line << " route." << table_->route_name(static_cast<uint32_t>(r)) << "=" << s.per_route[r];
   }
   logger_->info("{}", line.str());
+  // What the rate limits held back since their last line, so no refusal goes unmentioned.
+  for (auto [limiter, about] : {std::pair{&bad_frame_log_, "bad frames"},
+                                std::pair{&refused_log_, "refused peers"},
+                                std::pair{&batch_log_, "refused batches"}}) {
+    if (const uint64_t held_back = limiter->take_suppressed(); held_back > 0) {
+      logger_->warn("suppressed {} log lines about {} since the last one written", held_back,
+                    about);
+    }
+  }
   for (const auto& [instance, metrics] : plugin_metrics_) {
     std::ostringstream values;
     // Sorted by name, so the line is stable from one summary to the next.

@@ -30,6 +30,7 @@
 #include <zmq.h>
 
 #include "common/asio.h"
+#include "common/log_limiter.h"
 #include "core/destination.h"
 #include "core/peer_table.h"
 #include "core/publish_intake.h"
@@ -37,6 +38,7 @@
 #include "core/zmq_watcher.h"
 #include "journal/journal.h"
 #include "router/route_table.h"
+#include "simpang/base/event_rules.h"
 #include "simpang/base/status.h"
 #include "simpang/v1/wire.pb.h"
 
@@ -46,8 +48,14 @@ struct BrokerOptions {
   std::chrono::milliseconds heartbeat{1000};
   std::chrono::milliseconds summary_interval{5000};  // 0: no periodic summary
   uint32_t max_batch = 512;         // most deliveries per Deliver frame; most events per Publish
-  uint32_t max_unacked = 8;         // Publish batches a peer may have unacknowledged
+  // Publish batches a peer may have unacknowledged; a Publish beyond them is refused with
+  // PublishReject.retry_later (never buffered), which the SDK never provokes.
+  uint32_t max_unacked = 8;
   uint32_t memory_limit = 100000;   // deliveries per destination held in memory; more wait on disk
+  // One message on the socket (ZMQ_MAXMSGSIZE): a larger one makes ZeroMQ close its connection
+  // before the message is ever held whole. Also bounds each peer's receive queue (see start()).
+  uint32_t max_frame_bytes = 16 * 1024 * 1024;
+  EventLimits limits;               // what each event is checked against
 };
 
 // A configured instance, as the broker needs to know it.
@@ -68,6 +76,10 @@ struct BrokerStats {
   uint64_t queued = 0;      // now: in memory, waiting for a consumer or a retry
   uint64_t in_flight = 0;   // now: delivered and not yet settled
   uint64_t on_disk = 0;     // now: destinations with deliveries waiting in the journal only
+  // The doors: every refusal is answered to the peer, logged (rate-limited) and counted here.
+  uint64_t bad_frames = 0;       // messages that are not a wire Frame (garbage, empty, truncated)
+  uint64_t refused = 0;          // hellos refused, and frames from peers not welcomed
+  uint64_t batches_refused = 0;  // Publish frames refused whole: over max_batch or max_unacked
   std::vector<uint64_t> per_route;        // deliveries each route produced, by route index
   std::vector<uint64_t> per_destination;  // deliveries acked, by destination index
 };
@@ -114,11 +126,17 @@ class Broker {
                          std::function<void(const std::string&, const std::string&)> lost);
 
   BrokerStats stats() const;
-  // Whether `instance` is connected and welcomed now (its routing id is its name).
+  // Whether `instance` is connected and welcomed now.
   bool is_connected(const std::string& instance) const {
-    const PeerTable::Peer* peer = peers_.find(instance);
+    const std::string* identity = peers_.identity_of(instance);
+    const PeerTable::Peer* peer = identity != nullptr ? peers_.find(*identity) : nullptr;
     return peer != nullptr && peer->welcomed;
   }
+  // The token the hub issued to the current run of `instance` (a thread it created, a process it
+  // spawned): only a Hello carrying it is welcomed as that instance. A new token for a new run
+  // makes the old run's session stale: its next hello is refused, and the new run's hello
+  // replaces it. An empty token withdraws it (the instance is not running).
+  void set_instance_token(const std::string& instance, std::string token);
   // Every destination, by index (the route table's order).
   std::vector<DestinationStatus> destinations() const;
   // Every route, by index.
@@ -146,6 +164,15 @@ class Broker {
   void add_destination(const std::string& name);
   void on_ready();
   void handle_message(const std::string& identity, const void* data, size_t size);
+  // A message that is not a wire Frame: refused, counted, logged at a limited rate.
+  void handle_bad_frame(const std::string& identity, size_t size, const char* what);
+  // Answers `identity` with Refused{reason}, counts it and logs it (rate-limited by `limiter`).
+  void refuse(const std::string& identity, const std::string& reason, LogLimiter& limiter);
+  // Whether a Publish may go to the intake; otherwise it was answered with a PublishReject.
+  bool admit_publish(PeerTable::Peer& peer, const std::string& identity,
+                     const simpang::v1::wire::Publish& publish);
+  // The peer's reply to a Publish goes out: one batch fewer unacknowledged.
+  void answered(const std::string& identity);
   void handle_hello(const std::string& identity, const simpang::v1::wire::Hello& hello);
   void welcome(const std::string& identity, uint64_t session,
                StatusOr<std::map<std::string, std::string>> cursors);
@@ -188,6 +215,14 @@ class Broker {
   boost::asio::steady_timer summary_timer_;
 
   std::unordered_map<std::string, InstanceInfo> instances_;    // configured, by name
+  std::unordered_map<std::string, std::string> tokens_;        // the current run's, by instance
+  // Counters of the doors (BrokerStats), and the rate limits of their log lines.
+  uint64_t bad_frames_ = 0;
+  uint64_t refused_ = 0;
+  uint64_t batches_refused_ = 0;
+  LogLimiter bad_frame_log_;
+  LogLimiter refused_log_;
+  LogLimiter batch_log_;
   PeerTable peers_;
   PeerTable::Sweep sweep_;                                      // reused by the heartbeat timer
   // What every destination consults; declared before slots_, which refer to it.

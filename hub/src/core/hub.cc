@@ -1,5 +1,7 @@
 #include "core/hub.h"
 
+#include "common/protobuf_log.h"
+
 #include <condition_variable>
 #include <map>
 #include <thread>
@@ -38,6 +40,8 @@ void Hub::request_reload() {
 
 int Hub::run(const RunOptions& options) {
   auto logger = spdlog::default_logger()->clone("hub");
+  // protobuf's own diagnostics (a peer's invalid UTF-8, say) go through the log, rate-limited.
+  route_protobuf_logs(logger);
   const auto& settings = config_.hub;
 
   std::error_code ec;

@@ -1,5 +1,7 @@
 #include "core/peer_table.h"
 
+#include "simpang/base/safe_text.h"
+
 namespace simpang::hub {
 
 const char* describe(PeerLoss loss) {
@@ -12,6 +14,10 @@ const char* describe(PeerLoss loss) {
       return "became unreachable";
     case PeerLoss::kSilent:
       return "went silent";
+    case PeerLoss::kReplaced:
+      return "was replaced by its restarted run";
+    case PeerLoss::kBadFrame:
+      return "sent a message that is not a wire frame";
   }
   return "left";
 }
@@ -20,20 +26,44 @@ bool is_unexpected(PeerLoss loss) {
   return loss == PeerLoss::kUnreachable || loss == PeerLoss::kSilent;
 }
 
-std::string hello_refusal(std::string_view identity, std::string_view instance, bool configured,
-                          uint32_t protocol, uint32_t hub_protocol) {
-  if (instance != identity) {
-    return "hello names instance '" + std::string(instance) + "' but the connection is '" +
-           std::string(identity) + "'";
+std::string hello_refusal(const HelloCheck& hello) {
+  if (hello.protocol != hello.hub_protocol) {
+    return "wire protocol " + std::to_string(hello.protocol) +
+           " is not supported; this hub speaks wire protocol " + std::to_string(hello.hub_protocol) +
+           " (rebuild the peer against a matching SDK)";
   }
-  if (!configured) {
-    return "instance '" + std::string(instance) + "' is not in the hub's configuration";
+  const std::string instance = "'" + safe_text(hello.instance) + "'";
+  if (!hello.configured) {
+    return "instance " + instance + " is not in the hub's configuration";
   }
-  if (protocol != hub_protocol) {
-    return "wire protocol " + std::to_string(protocol) + " is not supported; this hub speaks " +
-           std::to_string(hub_protocol);
+  if (!hello.token_issued) {
+    return "instance " + instance + " is not running: the hub has not started it";
+  }
+  if (!hello.token_matches) {
+    return "hello for instance " + instance +
+           " does not carry the token the hub issued to its current run";
   }
   return {};
+}
+
+bool same_token(std::string_view offered, std::string_view issued) {
+  if (offered.size() != issued.size()) {
+    return false;
+  }
+  unsigned char differ = 0;
+  for (size_t i = 0; i < issued.size(); ++i) {
+    differ |= static_cast<unsigned char>(offered[i] ^ issued[i]);
+  }
+  return differ == 0;
+}
+
+const std::string* PeerTable::identity_of(std::string_view instance) const {
+  for (const auto& [identity, peer] : peers_) {
+    if (peer.instance == instance) {
+      return &identity;
+    }
+  }
+  return nullptr;
 }
 
 uint64_t PeerTable::add(const std::string& identity, Peer peer, Clock::time_point now) {

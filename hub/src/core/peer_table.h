@@ -32,6 +32,8 @@ enum class PeerLoss {
   kHelloAgain,   // it said hello again: a reconnect, the old session is over
   kUnreachable,  // a send found it disconnected
   kSilent,       // it missed kLivenessIntervals heartbeats
+  kReplaced,     // its instance was restarted: a hello with the new token took over
+  kBadFrame,     // it sent a message that is not a wire Frame, and was refused
 };
 
 // Words for the log and for a supervisor, e.g. "went silent". Thread rule: none.
@@ -39,11 +41,25 @@ const char* describe(PeerLoss loss);
 // Whether a supervisor should be told (it may restart the instance). Thread rule: none.
 bool is_unexpected(PeerLoss loss);
 
-// Why a hello on routing id `identity` naming `instance` is refused, or empty when it is welcome:
-// the connection must be the instance it names (its routing id is its name), the instance must be
-// `configured`, and it must speak `hub_protocol`. Thread rule: none.
-std::string hello_refusal(std::string_view identity, std::string_view instance, bool configured,
-                          uint32_t protocol, uint32_t hub_protocol);
+// What the hub knows when a Hello arrives, for hello_refusal().
+struct HelloCheck {
+  std::string_view instance;  // as the Hello names it
+  uint32_t protocol = 0;      // the peer's wire protocol version
+  uint32_t hub_protocol = 0;  // ours
+  bool configured = false;    // the instance is in the configuration
+  bool token_issued = false;  // the hub started this instance and issued it a token
+  bool token_matches = false; // the Hello carries that token
+};
+
+// Why a hello is refused, or empty when it is welcome: the peer must speak `hub_protocol`, the
+// instance must be configured, and the Hello must carry the token the hub issued to the instance's
+// current run. Identity never comes from a name or a routing id the peer chose. The words quote
+// the instance name safely (safe_text), so a refusal is always valid UTF-8. Thread rule: none.
+std::string hello_refusal(const HelloCheck& hello);
+
+// Whether `offered` equals `issued`, in time that does not depend on where they differ.
+// Thread rule: none.
+bool same_token(std::string_view offered, std::string_view issued);
 
 class PeerTable {
  public:
@@ -56,6 +72,8 @@ class PeerTable {
     bool produces = false;
     bool welcomed = false;
     int destination = -1;  // the broker's destination index when the peer consumes; -1 if none
+    std::string token;     // the token its hello carried: the instance's run it belongs to
+    uint32_t unacked = 0;  // its Publish batches the hub has not answered yet
     Clock::time_point last_heard{};
     Clock::time_point last_sent{};
   };
@@ -70,6 +88,8 @@ class PeerTable {
   Peer* find(const std::string& identity);
   const Peer* find(const std::string& identity) const;
   bool contains(const std::string& identity) const { return peers_.count(identity) != 0; }
+  // The routing id of the peer that said hello as `instance`, or null. Linear in the peers.
+  const std::string* identity_of(std::string_view instance) const;
   // Removes `identity` and returns what it was, or nothing if it was not there.
   std::optional<Peer> remove(const std::string& identity);
 

@@ -3,11 +3,13 @@
 #include <signal.h>
 #include <zmq.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
 
+#include "common/protobuf_log.h"
 #include "core/plugin_instance.h"
 #include "plugin/plugin_library.h"
 
@@ -23,6 +25,11 @@ int run_plugin_host(const PluginHostOptions& options) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   auto logger = spdlog::default_logger();
+  route_protobuf_logs(logger);
+  // Taken before any plugin code runs, so neither the plugin nor a program it starts inherits it.
+  const char* issued = std::getenv(kInstanceTokenVariable);
+  std::string token = issued != nullptr ? issued : "";
+  ::unsetenv(kInstanceTokenVariable);
   auto library = PluginLibrary::open(options.library);
   if (!library.ok()) {
     logger->error("{}", library.status().message());
@@ -44,7 +51,7 @@ int run_plugin_host(const PluginHostOptions& options) {
   int exit_code = kHostOk;
   {
     PluginInstance instance(config, *library, zmq_context, options.endpoint, options.state_dir,
-                            options.heartbeat);
+                            options.heartbeat, std::move(token));
     if (auto status = instance.create(); !status.ok()) {
       logger->error("{}", status.message());
       exit_code = kHostConfigRefused;

@@ -21,6 +21,10 @@ struct PluginHostOptions {
   std::string log_level = "info";
 };
 
+// The environment variable through which the hub hands a plugin host its run's token (see the
+// Hello's token in wire.proto). The host takes it out of its environment before loading the plugin.
+inline constexpr const char* kInstanceTokenVariable = "SIMPANG_INSTANCE_TOKEN";
+
 // Exit codes of `simpang plugin-host`, which the supervisor reads.
 enum PluginHostExit : int {
   kHostOk = 0,             // stopped on request, cleanly

@@ -7,11 +7,12 @@ namespace simpang::hub {
 PluginInstance::PluginInstance(const PluginInstanceConfig& config,
                                std::shared_ptr<PluginLibrary> library, void* zmq_context,
                                std::string hub_endpoint, std::filesystem::path state_dir,
-                               std::chrono::milliseconds heartbeat)
+                               std::chrono::milliseconds heartbeat, std::string hub_token)
     : name_(config.name),
       config_json_(config.config_json),
       endpoint_(std::move(hub_endpoint)),
       state_dir_(state_dir.string()),
+      hub_token_(std::move(hub_token)),
       stop_timeout_(config.stop_timeout),
       library_(std::move(library)) {
   // Each instance logs under its own name, through the hub's sinks: a plugin never has a spdlog
@@ -28,6 +29,7 @@ PluginInstance::PluginInstance(const PluginInstanceConfig& config,
   host_.config_json = config_json_.c_str();
   host_.state_dir = state_dir_.c_str();
   host_.heartbeat_ms = static_cast<uint32_t>(heartbeat.count());
+  host_.hub_token = hub_token_.c_str();
 }
 
 PluginInstance::~PluginInstance() {

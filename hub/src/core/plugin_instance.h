@@ -20,10 +20,11 @@ namespace simpang::hub {
 class PluginInstance {
  public:
   // OWNERSHIP: keeps `library` loaded while the instance exists; borrows `zmq_context`, which must
-  // outlive the instance.
+  // outlive the instance. `hub_token` is the token the hub issued to this run (the runtime's
+  // Hello carries it; see wire.proto), handed to the plugin through the host API.
   PluginInstance(const PluginInstanceConfig& config, std::shared_ptr<PluginLibrary> library,
                  void* zmq_context, std::string hub_endpoint, std::filesystem::path state_dir,
-                 std::chrono::milliseconds heartbeat);
+                 std::chrono::milliseconds heartbeat, std::string hub_token);
   ~PluginInstance();  // destroys the plugin instance if it was created
   PluginInstance(const PluginInstance&) = delete;
   PluginInstance& operator=(const PluginInstance&) = delete;
@@ -49,6 +50,7 @@ class PluginInstance {
   std::string config_json_;
   std::string endpoint_;
   std::string state_dir_;
+  std::string hub_token_;
   std::chrono::milliseconds stop_timeout_;
   std::shared_ptr<PluginLibrary> library_;
   std::shared_ptr<spdlog::logger> logger_;

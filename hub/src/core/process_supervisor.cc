@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/random_token.h"
 #include "core/plugin_host.h"
 #include "simpang/base/status.h"
 
@@ -132,6 +133,28 @@ void ProcessSupervisor::spawn(Child& child) {
     argv.push_back(arg.data());
   }
   argv.push_back(nullptr);
+  // A new token for every run: the broker welcomes this child, and no earlier run of it any more.
+  std::string token_entry;
+  try {
+    const std::string token = random_token();
+    token_entry = std::string(kInstanceTokenVariable) + "=" + token;
+    if (token_issued_) {
+      token_issued_(c.name, token);
+    }
+  } catch (const std::exception& e) {
+    child.failure = e.what();
+    logger_->error("instance={}: {}", c.name, child.failure);
+    child.state = State::kFailed;
+    return;
+  }
+  std::vector<char*> envp;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (std::strncmp(*entry, kInstanceTokenVariable, std::strlen(kInstanceTokenVariable)) != 0) {
+      envp.push_back(*entry);
+    }
+  }
+  envp.push_back(token_entry.data());
+  envp.push_back(nullptr);
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
@@ -145,7 +168,7 @@ void ProcessSupervisor::spawn(Child& child) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   if (pid < 0) {

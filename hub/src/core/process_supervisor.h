@@ -43,6 +43,12 @@ class ProcessSupervisor {
   void start();
   // Forgets an instance. REQUIRES: it was stopped (stop() completed for it).
   void remove(const std::string& instance);
+  // Tells `issued(instance, token)` the token of each run it spawns, before the child can say
+  // hello with it (the broker then welcomes that run only). The child finds it in its environment
+  // (kInstanceTokenVariable), never in its argv, which other local users can read.
+  void set_token_observer(std::function<void(const std::string&, const std::string&)> issued) {
+    token_issued_ = std::move(issued);
+  }
   // The broker's word on a peer: it said hello / it went silent (or disconnected).
   void on_connected(const std::string& instance);
   void on_lost(const std::string& instance, const std::string& why);
@@ -86,6 +92,7 @@ class ProcessSupervisor {
   std::vector<std::string> stopping_;  // instances a stop() waits for
   bool stopping_clean_ = true;         // every one of them that exited so far exited cleanly
   std::function<void(bool)> stopped_;  // its completion
+  std::function<void(const std::string&, const std::string&)> token_issued_;
 };
 
 }  // namespace simpang::hub

@@ -2,6 +2,7 @@
 
 #include "core/wire_codec.h"
 #include "simpang/base/event_rules.h"
+#include "simpang/base/safe_text.h"
 
 namespace simpang::hub {
 namespace wire = simpang::v1::wire;
@@ -38,9 +39,7 @@ AppendBatch PublishIntake::admit(const std::string& publisher, wire::Publish& pu
       reason = "not a valid simpang.v1.Event";
     } else {
       // The rules the SDK applies on emit, in the same words; empty when the event meets them.
-      reason = check_event_attributes(event_.id(), event_.source(), event_.type(),
-                                      event_.spec_version())
-                   .message();
+      reason = check_event(event_, event_.spec_version(), bytes.size(), limits_).message();
     }
     if (!reason.empty()) {
       if (!routed.rejections) {
@@ -50,9 +49,10 @@ AppendBatch PublishIntake::admit(const std::string& publisher, wire::Publish& pu
       rejection->set_index(static_cast<uint32_t>(i));
       rejection->set_reason(reason);
       ++counters_.rejected;
-      if (logger_) {
-        logger_->warn("instance={} batch={} event {} rejected: {}", publisher, publish.batch(), i,
-                      reason);
+      uint64_t held_back = 0;
+      if (logger_ && rejection_log_.allow(LogLimiter::Clock::now(), held_back)) {
+        logger_->warn("instance={} batch={} event {} rejected: {}{}", publisher, publish.batch(), i,
+                      reason, LogLimiter::suffix(held_back));
       }
       continue;
     }
@@ -91,8 +91,8 @@ void PublishIntake::count_unrouted(const RoutedPublish& routed, const RoutedEven
   if (unrouted_types_.size() < kUnroutedTypesLogged) {
     unrouted_types_.emplace(std::string(type), 1);
     if (logger_) {
-      logger_->warn("peer={} event type={} matches no route (counted as unrouted)", routed.identity,
-                    type);
+      logger_->warn("peer={} event type={} matches no route (counted as unrouted)",
+                    safe_text(routed.identity), type);
     }
   }
 }
@@ -100,7 +100,7 @@ void PublishIntake::count_unrouted(const RoutedPublish& routed, const RoutedEven
 bool PublishIntake::failed(RoutedPublish& routed, const Status& status, wire::Frame& reply) {
   if (logger_) {
     logger_->error("peer={} batch={}: journal write failed, the publisher will retry: {}",
-                   routed.identity, routed.batch, status.message());
+                   safe_text(routed.identity), routed.batch, status.message());
   }
   auto* reject = reply.mutable_publish_reject();
   reject->set_batch(routed.batch);

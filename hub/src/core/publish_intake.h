@@ -32,10 +32,12 @@
 #include <utility>
 #include <vector>
 
+#include "common/log_limiter.h"
 #include "core/destination.h"
 #include "core/event_record.h"
 #include "journal/journal.h"
 #include "router/route_table.h"
+#include "simpang/base/event_rules.h"
 #include "simpang/v1/wire.pb.h"
 
 namespace simpang::hub {
@@ -116,6 +118,10 @@ class PublishIntake {
   size_t unrouted_types_remembered() const { return unrouted_types_.size(); }
   // A reload added routes: their counters start at zero.
   void set_route_count(size_t routes) { counters_.per_route.resize(routes, 0); }
+  // Events refused before they reached the intake (a whole batch over max_batch).
+  void count_rejected(uint64_t events) { counters_.rejected += events; }
+  // The limits every event is checked against (simpang/base/event_rules.h); the defaults until set.
+  void set_limits(const EventLimits& limits) { limits_ = limits; }
 
  private:
   void count_unrouted(const RoutedPublish& routed, const RoutedEvent& event);
@@ -130,6 +136,8 @@ class PublishIntake {
 
   Journal& journal_;
   std::shared_ptr<spdlog::logger> logger_;
+  EventLimits limits_;
+  LogLimiter rejection_log_;  // a publisher sending bad events costs the log a few lines
   IntakeCounters counters_;
   uint64_t appends_in_progress_ = 0;
   std::deque<std::pair<std::string, std::string>> held_;  // (peer, frame) while journal full

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/random_token.h"
 #include "journal/open_journal.h"
 
 namespace simpang::hub {
@@ -101,6 +102,12 @@ Status RunningHub::open(std::unique_ptr<RouteTable> table) {
   options.summary_interval = config_.hub.summary_interval;
   options.max_batch = config_.hub.max_batch;
   options.memory_limit = config_.hub.queue_limit;
+  options.max_unacked = config_.hub.max_unacked;
+  options.max_frame_bytes = effective_max_frame_bytes(config_.hub);
+  options.limits.max_event_bytes = config_.hub.max_event_bytes;
+  options.limits.max_attributes = config_.hub.max_attributes;
+  options.limits.max_attribute_bytes = config_.hub.max_attribute_bytes;
+  options.limits.max_json_depth = config_.hub.max_json_depth;
   broker_ = std::make_unique<Broker>(io_, zmq_.handle, *journal_, std::move(table), config_.routes,
                                      instance_infos(config_), options, logger_);
   journal_->start([this](ReplayNotice notice) {
@@ -114,6 +121,10 @@ Status RunningHub::open(std::unique_ptr<RouteTable> table) {
   supervisor_ = std::make_unique<ProcessSupervisor>(
       io_, logger_, options_.executable, options_.ipc_endpoint, config_.hub.heartbeat,
       std::string(spdlog::level::to_string_view(logger_->level()).data()));
+  // Each run of a child gets a token of its own; the broker welcomes only that run.
+  supervisor_->set_token_observer([this](const std::string& instance, const std::string& token) {
+    broker_->set_instance_token(instance, token);
+  });
   // On the loop thread: the supervisor hears of every peer, and the tracks record it.
   broker_->set_peer_observer(
       [this](const std::string& instance) {
@@ -300,10 +311,17 @@ Status RunningHub::create(const PluginInstanceConfig& plugin) {
       }
       library = *opened;
     }
+    // This run's token: the instance's runtime says hello with it, and nothing else is welcomed
+    // as this instance (a reload that re-creates it issues a new one).
+    std::string token = random_token();
+    on_loop([&] {
+      broker_->set_instance_token(plugin.name, token);
+      return 0;
+    });
     instance.thread = std::make_unique<PluginInstance>(
         plugin, library, zmq_.handle,
         plugin.transport == PluginTransport::kIpc ? options_.ipc_endpoint : kInprocEndpoint,
-        state_dir, config_.hub.heartbeat);
+        state_dir, config_.hub.heartbeat, std::move(token));
     SIMPANG_RETURN_IF_ERROR(instance.thread->create());
   }
   on_loop([&] {

@@ -117,8 +117,54 @@ bool valid_any(std::string_view bytes) {
   return true;
 }
 
-// The fast path of parse_event_attributes(). False: not sure the bytes are a valid Event.
-bool scan_event(const uint8_t* begin, const uint8_t* end, simpang::v1::Event& event,
+// What the fast path found: a valid Event, certainly not one (a string field holds invalid
+// UTF-8, which protobuf's parse refuses too, after printing its own error line), or not sure.
+enum class Scan { kValid, kInvalid, kUnsure };
+
+// An extensions map entry: key (1) a string, value (2) an AttributeValue whose ce_string (3),
+// ce_uri (5) and ce_uri_ref (6) are strings. False only when one of those strings is certainly
+// invalid UTF-8; anything unusual is left to protobuf's parser (true).
+bool map_entry_strings_valid(std::string_view entry) {
+  Reader in = reader_of(entry);
+  while (!in.done()) {
+    uint32_t tag = 0;
+    std::string_view value;
+    if (!in.tag(tag) || (tag & 7) != kLengthDelimited || !in.length_delimited(value)) {
+      return true;
+    }
+    if ((tag >> 3) == 1 && !valid_utf8(value)) {
+      return false;
+    }
+    if ((tag >> 3) == 2) {
+      Reader attr = reader_of(value);
+      while (!attr.done()) {
+        uint32_t attr_tag = 0;
+        uint64_t number = 0;
+        std::string_view text;
+        if (!attr.tag(attr_tag)) {
+          return true;
+        }
+        if ((attr_tag & 7) == kVarint) {
+          if (!attr.varint(number)) {
+            return true;
+          }
+          continue;
+        }
+        if ((attr_tag & 7) != kLengthDelimited || !attr.length_delimited(text)) {
+          return true;
+        }
+        const uint32_t field = attr_tag >> 3;
+        if ((field == 3 || field == 5 || field == 6) && !valid_utf8(text)) {
+          return false;
+        }
+      }
+    }
+  }
+  return true;
+}
+
+// The fast path of parse_event_attributes().
+Scan scan_event(const uint8_t* begin, const uint8_t* end, simpang::v1::Event& event,
                 AttributeSpans& spans) {
   Reader in(begin, end);
   while (!in.done()) {
@@ -128,7 +174,7 @@ bool scan_event(const uint8_t* begin, const uint8_t* end, simpang::v1::Event& ev
     // Every field of Event is length-delimited; any other wire type is an unknown field, which
     // the full parse handles.
     if (!in.tag(tag) || (tag & 7) != kLengthDelimited || !in.length_delimited(value)) {
-      return false;
+      return Scan::kUnsure;
     }
     switch (tag >> 3) {
       case 1:
@@ -137,7 +183,7 @@ bool scan_event(const uint8_t* begin, const uint8_t* end, simpang::v1::Event& ev
       case 4:
       case 5: {
         if (!valid_utf8(value)) {
-          return false;
+          return Scan::kInvalid;
         }
         std::string* target = nullptr;
         AttributeSpans::Span* span = nullptr;
@@ -171,22 +217,25 @@ bool scan_event(const uint8_t* begin, const uint8_t* end, simpang::v1::Event& ev
       }
       case 6:  // time
         if (!valid_timestamp(value)) {
-          return false;
+          return Scan::kUnsure;
         }
         break;
       case 7:   // data_content_type
       case 8:   // data_schema
       case 11:  // text_data
         if (!valid_utf8(value)) {
-          return false;
+          return Scan::kInvalid;
         }
         break;
       case 9: {  // one extensions map entry: protobuf's own parser, on just this field
+        if (!map_entry_strings_valid(value)) {
+          return Scan::kInvalid;
+        }
         google::protobuf::io::ArrayInputStream entry(field_begin,
                                                      static_cast<int>(in.position() - field_begin));
         if (!event.MergeFromBoundedZeroCopyStream(&entry,
                                                   static_cast<int>(in.position() - field_begin))) {
-          return false;
+          return Scan::kUnsure;
         }
         break;
       }
@@ -194,14 +243,14 @@ bool scan_event(const uint8_t* begin, const uint8_t* end, simpang::v1::Event& ev
         break;
       case 12:  // proto_data
         if (!valid_any(value)) {
-          return false;
+          return Scan::kUnsure;
         }
         break;
       default:
-        return false;  // an unknown field
+        return Scan::kUnsure;  // an unknown field
     }
   }
-  return true;
+  return Scan::kValid;
 }
 
 // Delivery's fields in proto3 form: each omitted at its default.
@@ -233,7 +282,8 @@ bool parse_event_attributes(const void* data, size_t size, simpang::v1::Event& e
   event.Clear();
   const auto* begin = static_cast<const uint8_t*>(data);
   AttributeSpans found;
-  if (scan_event(begin, begin + size, event, found)) {
+  const Scan scan = scan_event(begin, begin + size, event, found);
+  if (scan == Scan::kValid) {
     if (spans != nullptr) {
       *spans = found;
       spans->exact = true;
@@ -242,6 +292,10 @@ bool parse_event_attributes(const void* data, size_t size, simpang::v1::Event& e
   }
   if (spans != nullptr) {
     *spans = AttributeSpans{};  // the full parse says nothing of where the values lie
+  }
+  if (scan == Scan::kInvalid) {
+    event.Clear();
+    return false;  // what the full parse would say, without its error line for a peer's bytes
   }
   // Invalid, or unusual enough that the scan would not decide: protobuf's parser says which.
   return event.ParseFromArray(data, static_cast<int>(size));

@@ -31,7 +31,8 @@ struct AttributeSpans {
 // and routes on. The other fields (time, datacontenttype, dataschema, the data) are checked but
 // not copied, and are absent from `event` unless an unusual encoding made it parse in full.
 // Returns false exactly when `event.ParseFromArray(data, size)` would: when in doubt (unknown
-// fields, odd wire types, any malformation) it defers to that full parse.
+// fields, odd wire types, any malformation) it defers to that full parse. Invalid UTF-8 in a
+// string field it decides itself, so a peer's bytes never make protobuf print its own error.
 // When `spans` is given, it also says where id, type and subject lie in data[0..size) (see
 // AttributeSpans); an absent attribute has an empty span.
 // Thread rule: none (`event` and `spans` are the caller's).

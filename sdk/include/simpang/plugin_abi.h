@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define SIMPANG_ABI_MAJOR 1
-#define SIMPANG_ABI_MINOR 0
+#define SIMPANG_ABI_MINOR 1
 
 /* The name of the one symbol a plugin exports. */
 #define SIMPANG_PLUGIN_ENTRY_SYMBOL "simpang_plugin_entry"
@@ -106,6 +106,10 @@ typedef struct simpang_host_api {
   const char* state_dir;
   /* How often, in milliseconds, the hub expects to hear from the instance when otherwise idle. */
   uint32_t heartbeat_ms;
+  /* Since ABI 1.1. The token the hub issued to this run of the instance; the plugin's Hello must
+   * carry it, or the hub refuses the connection. A secret: never log it. NULL from an older host.
+   * OWNERSHIP: host's, valid until destroy returns. */
+  const char* hub_token;
 } simpang_host_api;
 
 /* ---- What the plugin exports ------------------------------------------------------------------ */

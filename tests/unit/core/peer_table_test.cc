@@ -78,13 +78,57 @@ TEST(PeerTableTest, OnlyUnexpectedLossesAreForASupervisor) {
 }
 
 TEST(PeerTableTest, AHelloIsRefusedWithWhatWasWrong) {
-  EXPECT_EQ(hello_refusal("sink", "sink", true, 3, 3), "");
-  EXPECT_EQ(hello_refusal("sink", "other", true, 3, 3),
-            "hello names instance 'other' but the connection is 'sink'");
-  EXPECT_EQ(hello_refusal("ghost", "ghost", false, 3, 3),
-            "instance 'ghost' is not in the hub's configuration");
-  EXPECT_EQ(hello_refusal("sink", "sink", true, 2, 3),
-            "wire protocol 2 is not supported; this hub speaks 3");
+  const HelloCheck good{.instance = "sink",
+                        .protocol = 3,
+                        .hub_protocol = 3,
+                        .configured = true,
+                        .token_issued = true,
+                        .token_matches = true};
+  EXPECT_EQ(hello_refusal(good), "");
+  HelloCheck old_peer = good;
+  old_peer.protocol = 2;
+  EXPECT_EQ(hello_refusal(old_peer),
+            "wire protocol 2 is not supported; this hub speaks wire protocol 3 (rebuild the peer "
+            "against a matching SDK)");
+  HelloCheck ghost = good;
+  ghost.instance = "ghost";
+  ghost.configured = false;
+  EXPECT_EQ(hello_refusal(ghost), "instance 'ghost' is not in the hub's configuration");
+  HelloCheck not_started = good;
+  not_started.token_issued = false;
+  not_started.token_matches = false;
+  EXPECT_EQ(hello_refusal(not_started),
+            "instance 'sink' is not running: the hub has not started it");
+  HelloCheck impostor = good;
+  impostor.token_matches = false;
+  EXPECT_EQ(hello_refusal(impostor),
+            "hello for instance 'sink' does not carry the token the hub issued to its current run");
+}
+
+TEST(PeerTableTest, ARefusalQuotesANameSafely) {
+  HelloCheck odd{.instance = "a\nb\x01", .protocol = 3, .hub_protocol = 3};
+  EXPECT_EQ(hello_refusal(odd), "instance 'a\\x0ab\\x01' is not in the hub's configuration");
+  odd.instance = std::string_view("x\x01y", 3);
+  EXPECT_EQ(hello_refusal(odd), "instance 'x\\x01y' is not in the hub's configuration");
+}
+
+TEST(PeerTableTest, TokensCompareWholly) {
+  EXPECT_TRUE(same_token("0123abcd", "0123abcd"));
+  EXPECT_FALSE(same_token("0123abce", "0123abcd"));
+  EXPECT_FALSE(same_token("0123abc", "0123abcd"));
+  EXPECT_FALSE(same_token("", "0123abcd"));
+}
+
+TEST(PeerTableTest, APeerIsFoundByTheInstanceItSaidHelloAs) {
+  PeerTable peers;
+  PeerTable::Peer peer;
+  peer.instance = "sink";
+  peers.add("sink#4f1c", peer, PeerTable::Clock::now());
+  ASSERT_NE(peers.identity_of("sink"), nullptr);
+  EXPECT_EQ(*peers.identity_of("sink"), "sink#4f1c");
+  EXPECT_EQ(peers.identity_of("source"), nullptr);
+  peers.remove("sink#4f1c");
+  EXPECT_EQ(peers.identity_of("sink"), nullptr);
 }
 
 }  // namespace
