@@ -55,6 +55,13 @@ build() {
 case "${1:-}" in
   demo)
     build
+    # The demo partner's bearer token, which config/demo.yaml reads with ${file:}: random, made once.
+    token_file="$ROOT/state/demo/partner.token"
+    if [ ! -s "$token_file" ]; then
+      mkdir -p "$(dirname "$token_file")"
+      (umask 077 && od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$token_file")
+      echo "==> wrote the demo partner's token to state/demo/partner.token"
+    fi
     exec "$BUILD_DIR/bin/simpang" run "$ROOT/config/demo.yaml" "${@:2}"
     ;;
   test)

@@ -1,7 +1,9 @@
 // The source-http plugin; see source_http.h.
 #include "source_http.h"
 
+#include <algorithm>
 #include <fstream>
+#include <tuple>
 #include <stdexcept>
 #include <system_error>
 
@@ -75,6 +77,40 @@ SourceHttp::SourceHttp(Context& ctx)
       port_file_(ctx.state_dir() / kPortFile) {
   std::error_code ignored;
   std::filesystem::remove(port_file_, ignored);
+  // One second's worth of burst: a client may send a second's quota at once, then its rate.
+  const auto bucket = [](double per_second) {
+    return per_second > 0 ? std::make_unique<RateBucket>(per_second, std::max(1.0, per_second))
+                          : nullptr;
+  };
+  for (const ClientConfig& client : config_.clients) {
+    event_quotas_.push_back(bucket(client.events_per_second));
+    byte_quotas_.push_back(bucket(client.bytes_per_second));
+  }
+}
+
+std::optional<Problem> SourceHttp::over_quota(size_t client, size_t events, size_t bytes) {
+  const auto now = RateBucket::Clock::now();
+  // Bytes first: a request refused for its bytes then takes nothing from the events quota. (One
+  // refused for its events has taken its bytes; the client is over a quota either way.)
+  for (auto [bucket, amount, unit] :
+       {std::tuple{byte_quotas_[client].get(), bytes, "bytes"},
+        std::tuple{event_quotas_[client].get(), events, "events"}}) {
+    if (bucket == nullptr) {
+      continue;
+    }
+    if (const auto wait = bucket->take(static_cast<double>(amount), now)) {
+      const int64_t seconds = std::max<int64_t>(1, (wait->count() + 999) / 1000);
+      Problem p = Problem::make(
+          429, "quota-exceeded", "Quota exceeded",
+          "client '" + config_.clients[client].name + "' is over its quota of " +
+              std::to_string(static_cast<int64_t>(bucket->rate())) + " " + unit +
+              " per second; send again after " + std::to_string(seconds) + " s");
+      p.headers.emplace_back("Retry-After", std::to_string(seconds));
+      p.extra["client"] = config_.clients[client].name;
+      return p;
+    }
+  }
+  return std::nullopt;
 }
 
 SourceHttp::~SourceHttp() {
@@ -201,6 +237,10 @@ void SourceHttp::handle(Context& ctx, Request request, Responder responder) {
       refuse(ctx, request, responder, *problem, client.name);
       return;
     }
+  }
+  if (auto problem = over_quota(client_index, events.events.size(), request.body.size())) {
+    refuse(ctx, request, responder, *problem, client.name);
+    return;
   }
   auto answer = std::make_shared<PendingAnswer>(std::move(responder));
   ctx.post([this, &ctx, answer, client_index, events = std::move(events.events)]() mutable {

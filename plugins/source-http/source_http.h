@@ -12,10 +12,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "rate_bucket.h"
 #include "source_http_config.h"
 #include "simpang/http/server.h"
 #include "simpang/sdk/plugin.h"
@@ -66,10 +68,16 @@ class SourceHttp : public simpang::sdk::Source {
               simpang::http::Responder& responder, const Problem& problem,
               const std::string& client);
   void write_port_file(simpang::sdk::Context& ctx);
+  // A 429 problem when the client is over its events/s or bytes/s quota, else nullopt (and the
+  // request is counted against both). Any thread.
+  std::optional<Problem> over_quota(size_t client, size_t events, size_t bytes);
 
   const SourceHttpConfig config_;
   const ClientAuthenticator authenticator_;
   const std::filesystem::path port_file_;
+  // Per client (the index in config_.clients); null where the client has no such quota.
+  std::vector<std::unique_ptr<RateBucket>> event_quotas_;
+  std::vector<std::unique_ptr<RateBucket>> byte_quotas_;
   std::unique_ptr<simpang::http::Server> server_;
   std::thread stopper_;      // runs server_->stop() after on_stop
   bool overloaded_ = false;  // the runtime thread's: server_ answers 503 until back-pressure lifts

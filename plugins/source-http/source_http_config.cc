@@ -2,6 +2,7 @@
 #include "source_http_config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <set>
 
@@ -42,6 +43,8 @@ ClientConfig read_client(const nlohmann::json& entry, const std::string& path) {
   client.webhook_secrets = reader.optional<std::vector<std::string>>("webhook_secrets", {});
   const auto types = reader.required<std::vector<std::string>>("types");
   client.source_prefix = reader.required<std::string>("source_prefix");
+  client.events_per_second = reader.optional<double>("events_per_second", 0);
+  client.bytes_per_second = reader.optional<double>("bytes_per_second", 0);
   reader.reject_unknown();
 
   if (client.tokens.empty() && client.webhook_secrets.empty()) {
@@ -72,6 +75,13 @@ ClientConfig read_client(const nlohmann::json& entry, const std::string& path) {
                         "]: " + pattern.status().message());
     }
     client.types.push_back(std::move(*pattern));
+  }
+  for (const char* quota : {"events_per_second", "bytes_per_second"}) {
+    const double value = std::string_view(quota) == "events_per_second" ? client.events_per_second
+                                                                        : client.bytes_per_second;
+    if (!(value >= 0) || !std::isfinite(value)) {
+      throw reader.error(quota, "must be a number >= 0 (0: no quota), got " + std::to_string(value));
+    }
   }
   if (client.source_prefix.empty()) {
     throw reader.error("source_prefix",

@@ -33,6 +33,8 @@ struct ClientConfig {
   std::vector<std::string> webhook_secrets;  // Standard Webhooks secrets (several while rotating)
   std::vector<TypePattern> types;            // event types it may publish
   std::string source_prefix;                 // every event's source starts with it
+  double events_per_second = 0;              // quota; 0: none (over it: 429 with Retry-After)
+  double bytes_per_second = 0;               // quota on request bodies; 0: none
 };
 
 struct SourceHttpConfig {

@@ -127,6 +127,16 @@ TEST(SourceHttpConfig, RefusesEveryBadValueNamingTheKey) {
   }
 }
 
+TEST(SourceHttpConfig, ClientQuotasAreReadAndDefaultToNone) {
+  json limited = acme();
+  limited.update({{"events_per_second", 50}, {"bytes_per_second", 65536}});
+  const SourceHttpConfig config = read_config({{"clients", {limited, signer()}}}, "/state");
+  EXPECT_EQ(config.clients[0].events_per_second, 50);
+  EXPECT_EQ(config.clients[0].bytes_per_second, 65536);
+  EXPECT_EQ(config.clients[1].events_per_second, 0);
+  EXPECT_EQ(config.clients[1].bytes_per_second, 0);
+}
+
 TEST(SourceHttpConfig, RefusesBadClientsWithoutShowingSecrets) {
   const auto clients = [](std::vector<json> list) { return json{{"clients", list}}; };
   const auto changed = [](json client, json patch) {
@@ -158,6 +168,10 @@ TEST(SourceHttpConfig, RefusesBadClientsWithoutShowingSecrets) {
       {clients({changed(signer(), {{"webhook_secrets", {"whsec_!!!notbase64"}}})}),
        "config.clients[0].webhook_secrets"},
       {clients({changed(acme(), {{"tokn", "x"}})}), "config.clients[0].tokn: unknown key"},
+      {clients({changed(acme(), {{"events_per_second", -1}})}),
+       "config.clients[0].events_per_second: must be a number >= 0"},
+      {clients({changed(acme(), {{"bytes_per_second", "lots"}})}),
+       "config.clients[0].bytes_per_second"},
   };
   for (const Case& c : cases) {
     const std::string message = refusal(c.config);

@@ -1,0 +1,77 @@
+// The README's demo, as a reader would run it: config/demo.yaml as shipped (only its HTTP port
+// changed to 0, so the test never collides with anything on 8088), and the README's own curl
+// block, read out of README.md and run with bash. The partner's event must be answered 202 and
+// reach the ledger, beside the simulator's events, and the hub must stop cleanly.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <regex>
+#include <string>
+
+#include "test_support.h"
+
+namespace simpang::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::filesystem::path kSource = SIMPANG_SOURCE_DIR;
+
+// The ```sh block of README.md that posts to the demo's source-http.
+std::string readme_curl_block() {
+  const std::string readme = read_file(kSource / "README.md");
+  const std::regex block("```sh\n([^`]*127\\.0\\.0\\.1:8088/events[^`]*)```");
+  std::smatch match;
+  if (!std::regex_search(readme, match, block)) {
+    return "";
+  }
+  return match[1].str();
+}
+
+TEST(Demo, TheReadmesCurlPublishesIntoTheRunningDemoAndTheEventReachesTheLedger) {
+  const std::string block = readme_curl_block();
+  ASSERT_FALSE(block.empty()) << "README.md has no ```sh block posting to 127.0.0.1:8088/events";
+
+  // The layout the demo expects: config/demo.yaml beside state/.
+  TempDir dir("demo");
+  std::filesystem::create_directories(dir / "config");
+  std::string config = read_file(kSource / "config/demo.yaml");
+  const std::string fixed_port = "port: 8088";
+  const size_t at = config.find(fixed_port);
+  ASSERT_NE(at, std::string::npos) << "config/demo.yaml no longer binds port 8088";
+  config.replace(at, fixed_port.size(), "port: 0");
+  write_file(dir / "config/demo.yaml", config);
+  // What `scripts/dev.sh demo` does on the first run.
+  std::filesystem::create_directories(dir / "state/demo");
+  write_file(dir / "state/demo/partner.token", "demo-test-token-0123456789\n");
+
+  Process hub({simpang_binary().string(), "run", (dir / "config/demo.yaml").string()},
+              dir / "hub.log");
+  const std::filesystem::path port_file = dir / "state/demo/instances/partners-http/port";
+  ASSERT_TRUE(wait_for([&] { return count_lines(port_file) == 1 || !hub.running(); }, 30s) &&
+              hub.running())
+      << read_file(dir / "hub.log");
+  const std::string port = std::to_string(std::stoi(read_file(port_file)));
+
+  std::string script = block;
+  for (size_t p; (p = script.find("127.0.0.1:8088")) != std::string::npos;) {
+    script.replace(p, 14, "127.0.0.1:" + port);
+  }
+  // The curl line's answer; the grep at the end of the block may run before the ledger has it.
+  const CommandResult curl =
+      run_command({"/bin/bash", "-c", "cd '" + dir.path().string() + "' && " + script}, 30s);
+  EXPECT_NE(curl.output.find("HTTP/1.1 202"), std::string::npos) << curl.output;
+  EXPECT_NE(curl.output.find(R"({"accepted":1})"), std::string::npos) << curl.output;
+
+  const std::filesystem::path ledger = dir / "state/demo/instances/ledger/ledger.jsonl";
+  EXPECT_TRUE(wait_for([&] { return event_ids(ledger).count("demo-0001") == 1; }, 30s))
+      << read_file(dir / "hub.log");
+  EXPECT_GT(event_ids(ledger).size(), 1u) << "the simulator's events are missing";
+
+  hub.signal(SIGTERM);
+  EXPECT_EQ(hub.wait(60s), 0) << read_file(dir / "hub.log");
+}
+
+}  // namespace
+}  // namespace simpang::testing
