@@ -75,7 +75,9 @@ case "${1:-}" in
     ;;
   bench-http)
     PACKAGES+=(wrk)
-    if [ -n "${NODERED_RUN:-}" ]; then PACKAGES+=(nodejs npm); fi
+    # Node.js may come from elsewhere than Debian (its nodejs bundles npm, and conflicts with
+    # Debian's npm): only install it when the commands are missing.
+    if [ -n "${NODERED_RUN:-}" ] && ! command -v npm >/dev/null; then PACKAGES+=(nodejs npm); fi
     build
     "$ROOT/tests/bench/http/ingest.sh" "$BUILD_DIR" "${@:2}"
     ;;

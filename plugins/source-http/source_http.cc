@@ -161,14 +161,6 @@ void SourceHttp::on_start(Context& ctx) {
                                config_.listen + ":" + std::to_string(server_->port()) +
                                config_.path + " for " + std::to_string(config_.clients.size()) +
                                " clients, port=" + std::to_string(server_->port()));
-  // Scheduled callbacks wait while the hub back-pressures us, so this runs once it has lifted.
-  ctx.every(std::chrono::milliseconds(200), [this, &ctx] {
-    if (overloaded_ && !ctx.backpressured()) {
-      overloaded_ = false;
-      server_->clear_overloaded();
-      ctx.log(LogLevel::kInfo, "hub back-pressure lifted: accepting requests again");
-    }
-  });
 }
 
 void SourceHttp::write_port_file(Context& ctx) {
@@ -250,19 +242,10 @@ void SourceHttp::handle(Context& ctx, Request request, Responder responder) {
 
 void SourceHttp::publish(Context& ctx, const std::shared_ptr<PendingAnswer>& answer,
                          std::vector<simpang::v1::Event> events, size_t client) {
-  if (ctx.backpressured()) {
-    // Until the hub catches up, the server turns requests away before they reach us.
-    if (!overloaded_) {
-      overloaded_ = true;
-      server_->set_overloaded(kRetryAfterSeconds);
-      ctx.log(LogLevel::kWarn, "hub back-pressure: answering 503 until it lifts");
-    }
-    ctx.count("requests_refused");
-    ctx.count("requests_refused_503");
-    answer->respond(to_response(unavailable(
-        "backpressure", "Hub busy", "the hub is applying back-pressure; send the request again")));
-    return;
-  }
+  // While the hub's window is full (ctx.backpressured()), the events wait in the runtime for it
+  // and the client for its answer: that is how the load paces itself. What bounds the wait is the
+  // server's max_in_flight (beyond it: 503 with Retry-After, before the request is read) and
+  // publish_timeout (then 503 too).
   const size_t count = events.size();
   const Status status = ctx.publish(
       std::move(events), config_.publish_timeout,

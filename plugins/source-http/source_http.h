@@ -28,7 +28,8 @@ namespace simpang::plugins::source_http {
 // written once the server listens, so scripts and tests find a port chosen with `port: 0`.
 inline constexpr char kPortFile[] = "port";
 
-// Retry-After of a 503 for hub back-pressure and for a publish that timed out.
+// Retry-After of a 503: requests in flight at max_in_flight (the hub is slow to confirm), a
+// publish that timed out, a stop.
 inline constexpr int kRetryAfterSeconds = 1;
 
 class SourceHttp : public simpang::sdk::Source {
@@ -79,8 +80,7 @@ class SourceHttp : public simpang::sdk::Source {
   std::vector<std::unique_ptr<RateBucket>> event_quotas_;
   std::vector<std::unique_ptr<RateBucket>> byte_quotas_;
   std::unique_ptr<simpang::http::Server> server_;
-  std::thread stopper_;      // runs server_->stop() after on_stop
-  bool overloaded_ = false;  // the runtime thread's: server_ answers 503 until back-pressure lifts
+  std::thread stopper_;  // runs server_->stop() after on_stop
 };
 
 }  // namespace simpang::plugins::source_http

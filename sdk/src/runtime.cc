@@ -553,6 +553,13 @@ void Runtime::run_loop() {
       }
     }
 
+    // What the posted work and deadlines above published goes out before the poll, which may
+    // sleep until the next heartbeat: a publish from posted work (how an HTTP endpoint publishes)
+    // would otherwise wait up to a second for its batch to leave.
+    if (connected_) {
+      seal_current_batch();
+      send_ready_batches();
+    }
     if (zmq_poll(items, 2, poll_timeout_ms()) < 0) {
       if (zmq_errno() == EINTR) {
         continue;

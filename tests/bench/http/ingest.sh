@@ -128,7 +128,13 @@ fi
 echo "simpang median: $single_median req/s (one event each); batch median: $batch_median events/s"
 
 if [ -n "${NODERED_RUN:-}" ]; then
-  nr_out=$(bash "$NODERED_RUN" "$RUNS" "$SECS" | tee /dev/stderr)
+  # Without our wrk settings: post.lua reads WRK_PATH too, and would post to /events there.
+  if ! nr_out=$(env -u WRK_PATH -u WRK_AUTH -u WRK_BATCH bash "$NODERED_RUN" "$RUNS" "$SECS"); then
+    echo "$nr_out"
+    echo "error: the Node-RED peer failed (its output is above)" >&2
+    exit 1
+  fi
+  echo "$nr_out"
   nr_median=$(awk '/node-red median:/{print $3}' <<<"$nr_out")
   awk -v s="$single_median" -v n="$nr_median" \
     'BEGIN{printf "simpang / node-red (req/s, medians of this run): %.1f (goal >= 10)\n", s / n}'

@@ -162,6 +162,9 @@ class IngestHub {
     return "hub:\n"
            "  state_dir: " + (dir_ / "state").string() + "\n"
            "  summary_interval: 0s\n"
+           // Long, so that anything waiting for a heartbeat to move shows as a curl timeout: a
+           // publish from posted work once waited for the runtime's next wake-up (up to 1 s).
+           "  heartbeat: 30s\n"
            "plugins:\n"
            "  - name: ingest\n"
            "    plugin: source-http\n" +
