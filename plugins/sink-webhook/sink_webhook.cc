@@ -87,46 +87,41 @@ Outcome WebhookSink::on_event(Context& ctx, const simpang::v1::Event& event) {
     return Outcome::reject("event id '" + simpang::safe_text(event.id()) +
                            "' holds a control character and cannot be sent as webhook-id");
   }
-  if (config_.mode == ContentMode::kBinary) {
-    // Checked now rather than when sent, so an event that can never be sent is rejected at once.
-    if (StatusOr<EncodedEvent> check = encode_binary(event); !check.ok()) {
-      ctx.count("rejected");
-      return Outcome::reject(check.status().message());
-    }
+  // Encoded once, here, so an event that can never be sent is rejected at once; only the
+  // signature is made again for each attempt.
+  StatusOr<EncodedEvent> encoded = encode_event(event, config_.mode);
+  if (!encoded.ok()) {
+    ctx.count("rejected");
+    return Outcome::reject(encoded.status().message());
   }
   const PendingDelivery delivery = ctx.defer();
   if (paused_until_) {
-    waiting_.push_back({delivery, event});
+    waiting_.push_back({delivery, event.id(), std::move(*encoded)});
     update_gauges(ctx);
   } else {
-    send(ctx, delivery, event);
+    send(ctx, delivery, event.id(), std::move(*encoded));
   }
   return Outcome::pending();
 }
 
-void WebhookSink::send(Context& ctx, PendingDelivery delivery, const simpang::v1::Event& event) {
-  StatusOr<EncodedEvent> encoded = encode_event(event, config_.mode);
-  if (!encoded.ok()) {
-    ctx.count("rejected");
-    ctx.settle(delivery, Outcome::reject(encoded.status().message()));
-    return;
-  }
+void WebhookSink::send(Context& ctx, PendingDelivery delivery, const std::string& event_id,
+                       EncodedEvent encoded) {
   simpang::http::ClientRequest request;
   request.method = "POST";
   request.url = config_.url;
-  request.headers = std::move(encoded->headers);
-  // A fresh timestamp for every attempt: receivers refuse old ones as replays. The id stays the
+  request.headers = std::move(encoded.headers);
+  // A fresh timestamp for every attempt (receivers refuse old ones as replays); the id stays the
   // event's, so a receiver recognises a retry.
-  add_signature_headers(request.headers, event.id(), unix_seconds_now(), encoded->body,
+  add_signature_headers(request.headers, event_id, unix_seconds_now(), encoded.body,
                         config_.secrets);
   request.headers.insert(request.headers.end(), config_.headers.begin(), config_.headers.end());
-  request.body = std::move(encoded->body);
+  request.body = std::move(encoded.body);
   ++in_flight_;
   ctx.count("sent");
   update_gauges(ctx);
   client_->send(std::move(request),
-                [this, &ctx, delivery, id = event.id()](simpang::http::ClientResult result) {
-                  complete(ctx, delivery, id, std::move(result));
+                [this, &ctx, delivery, event_id](simpang::http::ClientResult result) {
+                  complete(ctx, delivery, event_id, std::move(result));
                 });
 }
 
@@ -209,7 +204,7 @@ void WebhookSink::resume(Context& ctx) {
                                " waiting=" + std::to_string(waiting_.size()));
   std::deque<Waiting> ready = std::exchange(waiting_, {});
   for (Waiting& w : ready) {
-    send(ctx, w.delivery, w.event);
+    send(ctx, w.delivery, w.event_id, std::move(w.encoded));
   }
   update_gauges(ctx);
 }

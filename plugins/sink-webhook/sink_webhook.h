@@ -20,6 +20,7 @@
 #include "simpang/http/client.h"
 #include "simpang/sdk/plugin.h"
 #include "webhook_config.h"
+#include "webhook_request.h"
 
 namespace simpang::plugins::sink_webhook {
 
@@ -49,7 +50,8 @@ class WebhookSink : public simpang::sdk::Sink {
  private:
   struct Waiting {
     simpang::sdk::PendingDelivery delivery;
-    simpang::v1::Event event;
+    std::string event_id;
+    EncodedEvent encoded;
   };
   // At most one warning per interval per kind; counts what it held back.
   struct LogLimit {
@@ -58,7 +60,7 @@ class WebhookSink : public simpang::sdk::Sink {
   };
 
   void send(simpang::sdk::Context& ctx, simpang::sdk::PendingDelivery delivery,
-            const simpang::v1::Event& event);
+            const std::string& event_id, EncodedEvent encoded);
   void complete(simpang::sdk::Context& ctx, simpang::sdk::PendingDelivery delivery,
                 const std::string& event_id, simpang::http::ClientResult result);
   void pause(simpang::sdk::Context& ctx, std::chrono::seconds wait, int status,
