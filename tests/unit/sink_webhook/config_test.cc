@@ -79,6 +79,8 @@ struct BadConfig {
   std::vector<std::string> expected;  // every one must be in the message
 };
 
+void PrintTo(const BadConfig& bad, std::ostream* os) { *os << bad.name << ": " << bad.config.dump(); }
+
 class SinkWebhookBadConfig : public ::testing::TestWithParam<BadConfig> {};
 
 TEST_P(SinkWebhookBadConfig, IsRefusedNamingTheKey) {

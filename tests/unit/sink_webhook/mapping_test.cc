@@ -290,7 +290,7 @@ TEST(SinkWebhookVerdict, ARejectionQuotesTheFirst200BytesAsValidUtf8) {
   EXPECT_TRUE(simpang::is_valid_utf8(reason)) << reason;
   EXPECT_NE(reason.find(std::string(190, 'x') + "\xC3\xA9"), std::string::npos) << reason;
   EXPECT_EQ(reason.find("yyyyyyyyy"), std::string::npos) << "more than 200 bytes: " << reason;
-  EXPECT_NE(reason.find("\\xFF\\x01"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("\\xff\\x01"), std::string::npos) << reason;
 }
 
 TEST(SinkWebhookVerdict, RetryAfterOn429And503PausesCappedAtMaxRetryAfter) {

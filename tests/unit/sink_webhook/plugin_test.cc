@@ -161,7 +161,7 @@ TEST(SinkWebhookPlugin, A400IsRejectedWithTheStatusAndTheStartOfTheBody) {
   ASSERT_TRUE(h.run_posted_until([&] { return settled(h, 0); }));
   const Outcome& o = settlement(h, 0);
   EXPECT_EQ(o.kind(), Outcome::Kind::kReject);
-  EXPECT_EQ(o.reason().rfind("HTTP 400 from " + shown_url(receiver) + ": unknown course ml-101\\x0A", 0),
+  EXPECT_EQ(o.reason().rfind("HTTP 400 from " + shown_url(receiver) + ": unknown course ml-101\\x0a", 0),
             0u)
       << o.reason();
   EXPECT_EQ(o.reason().find("q-s3cret"), std::string::npos) << o.reason();
