@@ -67,12 +67,12 @@ void WebhookSink::on_start(Context& ctx) {
   options.completion_executor = [&ctx](std::function<void()> work) { ctx.post(std::move(work)); };
   client_ = std::make_unique<simpang::http::Client>(std::move(options));
 
-  ctx.log(LogLevel::kInfo,
-          "delivering to " + config_.shown_url + " mode=" + content_mode_name(config_.mode) +
-              " signed=" + (config_.secrets.empty() ? "no" : "yes") +
-              " secrets=" + std::to_string(config_.secrets.size()) +
-              " max_in_flight=" + std::to_string(config_.max_in_flight) +
-              " timeout_ms=" + std::to_string(config_.timeout.count()));
+  ctx.log(LogLevel::kInfo, "delivering to " + config_.shown_url +
+                               " mode=" + content_mode_name(config_.mode) +
+                               " signed=" + (config_.secrets.empty() ? "no" : "yes") +
+                               " secrets=" + std::to_string(config_.secrets.size()) +
+                               " max_in_flight=" + std::to_string(config_.max_in_flight) +
+                               " timeout_ms=" + std::to_string(config_.timeout.count()));
   if (config_.secrets.empty()) {
     ctx.log(LogLevel::kWarn, "no secret configured: requests to " + config_.shown_url +
                                  " are unsigned, so the receiver cannot tell they come from "
@@ -129,11 +129,12 @@ void WebhookSink::complete(Context& ctx, PendingDelivery delivery, const std::st
                            simpang::http::ClientResult result) {
   --in_flight_;
   update_gauges(ctx);
-  if (stopping_ && !result.ok() && result.error().kind == simpang::http::ClientErrorKind::kCancelled) {
+  if (stopping_ && !result.ok() &&
+      result.error().kind == simpang::http::ClientErrorKind::kCancelled) {
     return;  // abandoned: the hub delivers it again after the restart
   }
-  Verdict verdict = judge(result, config_.shown_url, config_.max_retry_after,
-                          std::chrono::system_clock::now());
+  Verdict verdict =
+      judge(result, config_.shown_url, config_.max_retry_after, std::chrono::system_clock::now());
   const std::string shown_id = simpang::safe_text(event_id);
   switch (verdict.outcome.kind()) {
     case Outcome::Kind::kAck:
@@ -169,12 +170,11 @@ void WebhookSink::pause(Context& ctx, std::chrono::seconds wait, int status,
   arm_resume(ctx, wait);
   if (fresh) {
     ctx.count("paused");
-    ctx.log(LogLevel::kWarn, "pausing deliveries: url=" + config_.shown_url +
-                                 " status=" + std::to_string(status) +
-                                 " retry_after_s=" + std::to_string(wait.count()) +
-                                 " event=" + simpang::safe_text(event_id) +
-                                 " in_flight=" + std::to_string(in_flight_) +
-                                 " waiting=" + std::to_string(waiting_.size()));
+    ctx.log(LogLevel::kWarn,
+            "pausing deliveries: url=" + config_.shown_url + " status=" + std::to_string(status) +
+                " retry_after_s=" + std::to_string(wait.count()) + " event=" +
+                simpang::safe_text(event_id) + " in_flight=" + std::to_string(in_flight_) +
+                " waiting=" + std::to_string(waiting_.size()));
   }
 }
 

@@ -133,23 +133,26 @@ std::vector<simpang::http::WebhookSecret> read_secrets(ConfigReader& config) {
   const bool one = config.has("secret");
   const bool many = config.has("secrets");
   if (one && many) {
-    throw config.error("secrets", "give either secret or secrets (a list, while rotating), not "
-                                  "both");
+    throw config.error("secrets",
+                       "give either secret or secrets (a list, while rotating), not "
+                       "both");
   }
   std::vector<std::string> texts;
   std::string path;
   if (one) {
     const std::optional<nlohmann::json> value = config.get<nlohmann::json>("secret");
     if (!value || !value->is_string()) {
-      throw config.error("secret", "must be a string: a Standard Webhooks secret whsec_<base64>, "
-                                   "usually \"${file:...}\" or \"${env:...}\"");
+      throw config.error("secret",
+                         "must be a string: a Standard Webhooks secret whsec_<base64>, "
+                         "usually \"${file:...}\" or \"${env:...}\"");
     }
     texts.push_back(value->get<std::string>());
   } else if (many) {
     texts = config.required<std::vector<std::string>>("secrets");
     if (texts.empty()) {
-      throw config.error("secrets", "must list at least one secret (or leave the key out to "
-                                    "send unsigned requests)");
+      throw config.error("secrets",
+                         "must list at least one secret (or leave the key out to "
+                         "send unsigned requests)");
     }
   }
   std::vector<simpang::http::WebhookSecret> secrets;
@@ -157,8 +160,8 @@ std::vector<simpang::http::WebhookSecret> read_secrets(ConfigReader& config) {
     // WebhookSecret's messages never contain the secret.
     StatusOr<simpang::http::WebhookSecret> secret = simpang::http::WebhookSecret::parse(texts[i]);
     if (!secret.ok()) {
-      const std::string where =
-          one ? config.path_of("secret") : config.path_of("secrets") + "[" + std::to_string(i) + "]";
+      const std::string where = one ? config.path_of("secret")
+                                    : config.path_of("secrets") + "[" + std::to_string(i) + "]";
       throw ConfigError(where + ": " + secret.status().message());
     }
     secrets.push_back(std::move(*secret));

@@ -31,8 +31,8 @@ enum class ContentMode {
 const char* content_mode_name(ContentMode mode);  // "structured", "binary"
 
 struct WebhookConfig {
-  std::string url;         // as configured (may hold userinfo or a query: never log it)
-  std::string shown_url;   // scheme://host[:port]/path: what logs and reasons show
+  std::string url;        // as configured (may hold userinfo or a query: never log it)
+  std::string shown_url;  // scheme://host[:port]/path: what logs and reasons show
   ContentMode mode = ContentMode::kStructured;
   // The signing secrets (`secret`, or `secrets` while rotating); empty: requests are unsigned.
   std::vector<simpang::http::WebhookSecret> secrets;

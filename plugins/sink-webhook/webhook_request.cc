@@ -103,8 +103,8 @@ StatusOr<EncodedEvent> encode_binary(const Event& event) {
     }
     (*attributes.mutable_extensions())[name] = value;
   }
-  const nlohmann::json rendered = nlohmann::json::parse(simpang::sdk::to_cloudevents_json(attributes),
-                                                        nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json rendered = nlohmann::json::parse(
+      simpang::sdk::to_cloudevents_json(attributes), nullptr, /*allow_exceptions=*/false);
   if (!rendered.is_object()) {
     return Status::Error("event " + simpang::safe_text(event.id()) +
                          ": its attributes could not be rendered");
@@ -172,9 +172,7 @@ void add_signature_headers(HeaderFields& headers, std::string_view id, int64_t t
   headers.emplace_back(std::string(simpang::http::kWebhookSignatureHeader), std::move(signatures));
 }
 
-std::string body_excerpt(std::string_view body) {
-  return simpang::safe_text(body, kExcerptBytes);
-}
+std::string body_excerpt(std::string_view body) { return simpang::safe_text(body, kExcerptBytes); }
 
 Verdict judge(const simpang::http::ClientResult& result, std::string_view shown_url,
               std::chrono::milliseconds max_retry_after,

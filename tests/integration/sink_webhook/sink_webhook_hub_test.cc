@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include <chrono>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -62,6 +63,7 @@ class SinkWebhookHub : public ::testing::Test {
       input += event_line(id);
     }
     simpang::testing::write_file(dir_ / "input.jsonl", input);
+    // clang-format off
     simpang::testing::write_file(
         dir_ / "hub.yaml",
         "hub:\n"
@@ -84,6 +86,7 @@ class SinkWebhookHub : public ::testing::Test {
         "    from: [feed]\n"
         "    to: [webhook]\n"
         "    retry: {max_attempts: 5, initial_backoff: 100ms, max_backoff: 200ms}\n");
+    // clang-format on
     hub_ = std::make_unique<simpang::testing::Process>(
         std::vector<std::string>{simpang::testing::simpang_binary().string(), "run", config_path()},
         dir_ / "hub.log");
@@ -132,6 +135,7 @@ TEST_F(SinkWebhookHub, A400IsDeadLetteredAndA503IsRetriedUntilAcceptedOnce) {
   EXPECT_NE(listed.output.find("HTTP 400 from " + shown + ": unknown course ml-999 for bad-1"),
             std::string::npos)
       << listed.output;
+  std::cout << "[ dlq list ] " << listed.output;
 
   const auto accepted_once = [&](const std::string& id) {
     const auto arrivals = by_id(receiver.arrivals());

@@ -59,7 +59,8 @@ TEST(SinkWebhookConfig, PlainHttpIsForLoopbackUnlessAllowed) {
                           "http://[::1]:8080/x", "http://api.localhost/x"}) {
     EXPECT_NO_THROW(read_config(json{{"url", url}})) << url;
   }
-  EXPECT_NO_THROW(read_config(json{{"url", "http://hooks.example.com/x"}, {"allow_insecure", true}}));
+  EXPECT_NO_THROW(
+      read_config(json{{"url", "http://hooks.example.com/x"}, {"allow_insecure", true}}));
   try {
     read_config(json{{"url", "http://user:pw@hooks.example.com/x?token=abc"}});
     FAIL() << "plain http to a remote host was accepted";
@@ -79,7 +80,9 @@ struct BadConfig {
   std::vector<std::string> expected;  // every one must be in the message
 };
 
-void PrintTo(const BadConfig& bad, std::ostream* os) { *os << bad.name << ": " << bad.config.dump(); }
+void PrintTo(const BadConfig& bad, std::ostream* os) {
+  *os << bad.name << ": " << bad.config.dump();
+}
 
 class SinkWebhookBadConfig : public ::testing::TestWithParam<BadConfig> {};
 
@@ -111,16 +114,20 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"url_bad_port", json{{"url", "https://h:99999/x"}}, {"config.url", "port"}},
         BadConfig{"url_space", json{{"url", "https://h/a b"}}, {"config.url", "space"}},
         BadConfig{"url_fragment", json{{"url", "https://h/a#f"}}, {"config.url", "fragment"}},
-        BadConfig{"mode", json{{"url", kUrl}, {"mode", "batch"}},
+        BadConfig{"mode",
+                  json{{"url", kUrl}, {"mode", "batch"}},
                   {"config.mode", "structured or binary", "batch"}},
-        BadConfig{"secret_malformed", json{{"url", kUrl}, {"secret", "whsec_MfKQ9r8GKYqr!!"}},
+        BadConfig{"secret_malformed",
+                  json{{"url", kUrl}, {"secret", "whsec_MfKQ9r8GKYqr!!"}},
                   {"config.secret", "malformed webhook secret"}},
-        BadConfig{"secret_not_string", json{{"url", kUrl}, {"secret", 5}},
+        BadConfig{"secret_not_string",
+                  json{{"url", kUrl}, {"secret", 5}},
                   {"config.secret", "must be a string"}},
         BadConfig{"secrets_entry",
                   json{{"url", kUrl}, {"secrets", {kSecret, "not base64 %%"}}},
                   {"config.secrets[1]", "malformed webhook secret"}},
-        BadConfig{"secrets_empty", json{{"url", kUrl}, {"secrets", json::array()}},
+        BadConfig{"secrets_empty",
+                  json{{"url", kUrl}, {"secrets", json::array()}},
                   {"config.secrets", "at least one"}},
         BadConfig{"secret_and_secrets",
                   json{{"url", kUrl}, {"secret", kSecret}, {"secrets", {kSecret}}},
@@ -131,40 +138,48 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"header_webhook",
                   json{{"url", kUrl}, {"headers", {{"Webhook-Id", "x"}}}},
                   {"config.headers.Webhook-Id", "Standard Webhooks"}},
-        BadConfig{"header_ce", json{{"url", kUrl}, {"headers", {{"ce-tenant", "x"}}}},
+        BadConfig{"header_ce",
+                  json{{"url", kUrl}, {"headers", {{"ce-tenant", "x"}}}},
                   {"config.headers.ce-tenant", "ce-*"}},
-        BadConfig{"header_host", json{{"url", kUrl}, {"headers", {{"Host", "x"}}}},
+        BadConfig{"header_host",
+                  json{{"url", kUrl}, {"headers", {{"Host", "x"}}}},
                   {"config.headers.Host", "HTTP client"}},
-        BadConfig{"header_name", json{{"url", kUrl}, {"headers", {{"X Bad", "x"}}}},
+        BadConfig{"header_name",
+                  json{{"url", kUrl}, {"headers", {{"X Bad", "x"}}}},
                   {"config.headers.X Bad", "not an HTTP header name"}},
-        BadConfig{"header_value_type", json{{"url", kUrl}, {"headers", {{"X-A", 1}}}},
+        BadConfig{"header_value_type",
+                  json{{"url", kUrl}, {"headers", {{"X-A", 1}}}},
                   {"config.headers.X-A", "must be a string"}},
         BadConfig{"header_value_newline",
                   json{{"url", kUrl}, {"headers", {{"X-Token", "s3cr3t-value\r\nX-Evil: 1"}}}},
                   {"config.headers.X-Token", "line break"}},
-        BadConfig{"headers_not_map", json{{"url", kUrl}, {"headers", {"a", "b"}}},
-                  {"config.headers"}},
-        BadConfig{"timeout", json{{"url", kUrl}, {"timeout", "0s"}},
-                  {"config.timeout", "at least 1ms"}},
-        BadConfig{"timeout_garbage", json{{"url", kUrl}, {"timeout", "soon"}},
-                  {"config.timeout"}},
-        BadConfig{"connect_timeout", json{{"url", kUrl}, {"connect_timeout", "0ms"}},
+        BadConfig{
+            "headers_not_map", json{{"url", kUrl}, {"headers", {"a", "b"}}}, {"config.headers"}},
+        BadConfig{
+            "timeout", json{{"url", kUrl}, {"timeout", "0s"}}, {"config.timeout", "at least 1ms"}},
+        BadConfig{"timeout_garbage", json{{"url", kUrl}, {"timeout", "soon"}}, {"config.timeout"}},
+        BadConfig{"connect_timeout",
+                  json{{"url", kUrl}, {"connect_timeout", "0ms"}},
                   {"config.connect_timeout", "at least 1ms"}},
-        BadConfig{"max_in_flight_zero", json{{"url", kUrl}, {"max_in_flight", 0}},
+        BadConfig{"max_in_flight_zero",
+                  json{{"url", kUrl}, {"max_in_flight", 0}},
                   {"config.max_in_flight", "1 to 1024", "got 0"}},
-        BadConfig{"max_in_flight_huge", json{{"url", kUrl}, {"max_in_flight", 5000}},
+        BadConfig{"max_in_flight_huge",
+                  json{{"url", kUrl}, {"max_in_flight", 5000}},
                   {"config.max_in_flight", "1 to 1024"}},
-        BadConfig{"max_retry_after", json{{"url", kUrl}, {"max_retry_after", "500ms"}},
+        BadConfig{"max_retry_after",
+                  json{{"url", kUrl}, {"max_retry_after", "500ms"}},
                   {"config.max_retry_after", "at least 1s"}},
         BadConfig{"ca_file_missing",
                   json{{"url", kUrl}, {"ca_file", "/nonexistent/ca.pem"}},
                   {"config.ca_file", "/nonexistent/ca.pem", "not a file"}},
-        BadConfig{"verify_tls_type", json{{"url", kUrl}, {"verify_tls", "no"}},
-                  {"config.verify_tls"}},
-        BadConfig{"max_response_bytes", json{{"url", kUrl}, {"max_response_bytes", 10}},
+        BadConfig{
+            "verify_tls_type", json{{"url", kUrl}, {"verify_tls", "no"}}, {"config.verify_tls"}},
+        BadConfig{"max_response_bytes",
+                  json{{"url", kUrl}, {"max_response_bytes", 10}},
                   {"config.max_response_bytes", "256"}},
-        BadConfig{"unknown_key", json{{"url", kUrl}, {"secert", kSecret}},
-                  {"config.secert", "unknown"}}),
+        BadConfig{
+            "unknown_key", json{{"url", kUrl}, {"secert", kSecret}}, {"config.secert", "unknown"}}),
     [](const ::testing::TestParamInfo<BadConfig>& info) { return std::string(info.param.name); });
 
 TEST(SinkWebhookUrl, RedactsUserinfoQueryAndFragment) {

@@ -51,7 +51,8 @@ Event decode_binary(const EncodedEvent& encoded) {
 // What binary mode can carry of `event`: its CloudEvents JSON round trip (the canonical strings of
 // Binary, URI and Timestamp extensions), with Boolean and Integer extensions as their strings too.
 Event carried_by_headers(const Event& event) {
-  StatusOr<Event> back = simpang::sdk::from_cloudevents_json(simpang::sdk::to_cloudevents_json(event));
+  StatusOr<Event> back =
+      simpang::sdk::from_cloudevents_json(simpang::sdk::to_cloudevents_json(event));
   EXPECT_TRUE(back.ok()) << back.status().message();
   Event expected = *back;
   for (auto& [name, value] : *expected.mutable_extensions()) {
@@ -77,8 +78,8 @@ TEST(SinkWebhookEncoding, PercentEncodesWhatTheBindingSays) {
   EXPECT_EQ(percent_encode_header_value("a b"), "a%20b");
   EXPECT_EQ(percent_encode_header_value("say \"hi\""), "say%20%22hi%22");
   EXPECT_EQ(percent_encode_header_value("100%"), "100%25");
-  EXPECT_EQ(percent_encode_header_value("Nur\xC3\xA9"), "Nur%C3%A9");           // é
-  EXPECT_EQ(percent_encode_header_value("\xE6\x9D\xB1"), "%E6%9D%B1");          // 東
+  EXPECT_EQ(percent_encode_header_value("Nur\xC3\xA9"), "Nur%C3%A9");          // é
+  EXPECT_EQ(percent_encode_header_value("\xE6\x9D\xB1"), "%E6%9D%B1");         // 東
   EXPECT_EQ(percent_encode_header_value("\xF0\x9F\x8E\x93"), "%F0%9F%8E%93");  // 🎓
   EXPECT_EQ(percent_encode_header_value("tab\there\x7F"), "tab%09here%7F");
   EXPECT_EQ(percent_encode_header_value(""), "");
@@ -122,7 +123,10 @@ TEST(SinkWebhookEncoding, BinaryModeRoundTripsThroughSourceHttpsDecoder) {
 TEST(SinkWebhookEncoding, BinaryDataAndNoDataRoundTrip) {
   Event bytes = base_event("bin-2");
   bytes.set_data_content_type("application/octet-stream");
-  bytes.set_binary_data(std::string("\x00\xff\x10" "ab\x80\r\n", 8));
+  bytes.set_binary_data(
+      std::string("\x00\xff\x10"
+                  "ab\x80\r\n",
+                  8));
   StatusOr<EncodedEvent> encoded = encode_binary(bytes);
   ASSERT_TRUE(encoded.ok()) << encoded.status().message();
   EXPECT_EQ(encoded->body, bytes.binary_data());
@@ -163,10 +167,12 @@ TEST(SinkWebhookEncoding, BinaryModeHeaders) {
   e.mutable_extensions()->operator[]("tenant").set_ce_string("acme");
   StatusOr<EncodedEvent> encoded = encode_binary(e);
   ASSERT_TRUE(encoded.ok());
-  const source_http::HeaderFields expected = {
-      {"ce-specversion", "1.0"}, {"ce-id", "e-1"},      {"ce-source", "/partners/acme/hr"},
-      {"ce-type", "talent.person.created"},            {"ce-tenant", "acme"},
-      {"Content-Type", "application/json"}};
+  const source_http::HeaderFields expected = {{"ce-specversion", "1.0"},
+                                              {"ce-id", "e-1"},
+                                              {"ce-source", "/partners/acme/hr"},
+                                              {"ce-type", "talent.person.created"},
+                                              {"ce-tenant", "acme"},
+                                              {"Content-Type", "application/json"}};
   EXPECT_EQ(encoded->headers, expected);
 }
 
@@ -249,8 +255,7 @@ TEST(SinkWebhookSigning, SignaturesVerifyWithTheSdksVerifierForEverySecret) {
   EXPECT_FALSE(find(unsigned_headers, "webhook-signature"));
 }
 
-simpang::http::ClientResult answer(int status, std::string body = "",
-                                   HeaderFields headers = {}) {
+simpang::http::ClientResult answer(int status, std::string body = "", HeaderFields headers = {}) {
   simpang::http::ClientResponse response;
   response.status = status;
   response.body = std::move(body);
@@ -299,8 +304,8 @@ TEST(SinkWebhookVerdict, RetryAfterOn429And503PausesCappedAtMaxRetryAfter) {
   EXPECT_EQ(verdict_of(answer(503, "", {{"Retry-After", "86400"}})).pause,
             std::chrono::seconds(60));
   const auto now = std::chrono::system_clock::now();
-  const Verdict dated = judge(answer(429, "", {{"Retry-After", "Sun, 06 Nov 1994 08:49:37 GMT"}}),
-                              kShown, kCap, now);
+  const Verdict dated =
+      judge(answer(429, "", {{"Retry-After", "Sun, 06 Nov 1994 08:49:37 GMT"}}), kShown, kCap, now);
   EXPECT_FALSE(dated.pause) << "a date in the past asks for no wait";
   EXPECT_FALSE(verdict_of(answer(429, "", {{"Retry-After", "0"}})).pause);
   EXPECT_FALSE(verdict_of(answer(429, "", {{"Retry-After", "soon"}})).pause);

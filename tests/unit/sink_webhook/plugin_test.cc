@@ -161,8 +161,9 @@ TEST(SinkWebhookPlugin, A400IsRejectedWithTheStatusAndTheStartOfTheBody) {
   ASSERT_TRUE(h.run_posted_until([&] { return settled(h, 0); }));
   const Outcome& o = settlement(h, 0);
   EXPECT_EQ(o.kind(), Outcome::Kind::kReject);
-  EXPECT_EQ(o.reason().rfind("HTTP 400 from " + shown_url(receiver) + ": unknown course ml-101\\x0a", 0),
-            0u)
+  EXPECT_EQ(
+      o.reason().rfind("HTTP 400 from " + shown_url(receiver) + ": unknown course ml-101\\x0a", 0),
+      0u)
       << o.reason();
   EXPECT_EQ(o.reason().find("q-s3cret"), std::string::npos) << o.reason();
   EXPECT_LT(o.reason().size(), 300u) << o.reason();
@@ -207,10 +208,8 @@ TEST(SinkWebhookPlugin, A429WithRetryAfterPausesSendingUntilItEnds) {
   for (const auto& line : h.logs()) {
     if (line.message.find("pausing deliveries") != std::string::npos) {
       ++pause_lines;
-      EXPECT_NE(line.message.find("status=429 retry_after_s=2"), std::string::npos)
-          << line.message;
-      EXPECT_NE(line.message.find("url=" + shown_url(receiver)), std::string::npos)
-          << line.message;
+      EXPECT_NE(line.message.find("status=429 retry_after_s=2"), std::string::npos) << line.message;
+      EXPECT_NE(line.message.find("url=" + shown_url(receiver)), std::string::npos) << line.message;
     }
   }
   EXPECT_EQ(pause_lines, 1u);
@@ -320,9 +319,9 @@ TEST(SinkWebhookPlugin, TheOpensslCommandAgreesWithTheSignature) {
   for (const auto& [name, value] : a.request.headers) headers += name + ": " + value + "\n";
   simpang::testing::write_file(dir / "headers.txt", headers);
   simpang::testing::write_file(dir / "body.bin", a.request.body);
-  simpang::testing::write_file(dir / "signed.txt", a.header("webhook-id") + "." +
-                                                       a.header("webhook-timestamp") + "." +
-                                                       simpang::testing::read_file(dir / "body.bin"));
+  simpang::testing::write_file(dir / "signed.txt",
+                               a.header("webhook-id") + "." + a.header("webhook-timestamp") + "." +
+                                   simpang::testing::read_file(dir / "body.bin"));
   simpang::testing::write_file(dir / "secret.b64", std::string(kSecretBase64) + "\n");
   const auto openssl = [](const std::vector<std::string>& args) {
     std::vector<std::string> argv = {"/usr/bin/openssl"};
@@ -334,9 +333,8 @@ TEST(SinkWebhookPlugin, TheOpensslCommandAgreesWithTheSignature) {
   ASSERT_EQ(decoded.status, 0) << decoded.output;
   const std::string key = simpang::testing::read_file(dir / "key.bin");
   ASSERT_EQ(key.size(), 24u);
-  auto mac = openssl({"dgst", "-sha256", "-mac", "HMAC", "-macopt", "hexkey:" + hex(key),
-                      "-binary", "-out", (dir / "mac.bin").string(),
-                      (dir / "signed.txt").string()});
+  auto mac = openssl({"dgst", "-sha256", "-mac", "HMAC", "-macopt", "hexkey:" + hex(key), "-binary",
+                      "-out", (dir / "mac.bin").string(), (dir / "signed.txt").string()});
   ASSERT_EQ(mac.status, 0) << mac.output;
   auto b64 = openssl({"base64", "-A", "-in", (dir / "mac.bin").string()});
   ASSERT_EQ(b64.status, 0) << b64.output;

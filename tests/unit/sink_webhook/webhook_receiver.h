@@ -66,10 +66,10 @@ class WebhookReceiver {
   explicit WebhookReceiver(std::vector<std::string> secrets)
       : verifier_(make_verifier(secrets)),
         server_(simpang::http::ServerOptions{.bind_address = "127.0.0.1", .port = 0}) {
-    server_.route_prefix("POST", "/", [this](simpang::http::Request request,
-                                             simpang::http::Responder responder) {
-      handle(std::move(request), std::move(responder));
-    });
+    server_.route_prefix(
+        "POST", "/", [this](simpang::http::Request request, simpang::http::Responder responder) {
+          handle(std::move(request), std::move(responder));
+        });
     const Status started = server_.start();
     if (!started.ok()) {
       throw std::runtime_error("test receiver: " + started.message());
