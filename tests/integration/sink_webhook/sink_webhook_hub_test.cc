@@ -57,7 +57,8 @@ class SinkWebhookHub : public ::testing::Test {
   std::string config_path() const { return (dir_ / "hub.yaml").string(); }
   std::string log() const { return read_file(dir_ / "hub.log"); }
 
-  void start(const WebhookReceiver& receiver, const std::vector<std::string>& ids) {
+  void start(const WebhookReceiver& receiver, const std::vector<std::string>& ids,
+             int max_in_flight = 4) {
     std::string input;
     for (const std::string& id : ids) {
       input += event_line(id);
@@ -80,7 +81,7 @@ class SinkWebhookHub : public ::testing::Test {
         "      url: " + receiver.url("/hook") + "\n"
         "      secret: \"${env:" + kSecretVariable + "}\"\n"
         "      timeout: 5s\n"
-        "      max_in_flight: 4\n"
+        "      max_in_flight: " + std::to_string(max_in_flight) + "\n"
         "routes:\n"
         "  - name: feed-to-webhook\n"
         "    from: [feed]\n"
@@ -172,6 +173,36 @@ TEST_F(SinkWebhookHub, A400IsDeadLetteredAndA503IsRetriedUntilAcceptedOnce) {
   const std::string hub_log = log();
   EXPECT_EQ(hub_log.find("MfKQ9r8GKYqr"), std::string::npos) << "the secret is in the log";
   EXPECT_NE(hub_log.find("delivering to " + shown), std::string::npos) << hub_log;
+}
+
+TEST_F(SinkWebhookHub, TheHubNeverHasMoreThanMaxInFlightRequestsOut) {
+  constexpr size_t kWindow = 3;
+  constexpr size_t kEvents = 10;
+  WebhookReceiver receiver({kSecret});
+  receiver.script([](const Arrival&, size_t) { return Reply::held(); });
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < kEvents; ++i) {
+    ids.push_back("held-" + std::to_string(i));
+  }
+  start(receiver, ids, static_cast<int>(kWindow));
+  ASSERT_TRUE(receiver.wait_for_held(kWindow, 30s)) << log();
+  // The hub has seven more to send, and sends none until one of these is settled.
+  EXPECT_FALSE(wait_for([&] { return receiver.held() > kWindow; }, 1s))
+      << receiver.held() << " requests out at once with max_in_flight " << kWindow;
+  size_t accepted = 0;
+  while (accepted < kEvents) {
+    ASSERT_TRUE(wait_for([&] { return receiver.held() > 0; }, 30s)) << log();
+    accepted += receiver.held();
+    receiver.release_all(200);
+  }
+  EXPECT_EQ(accepted, kEvents);
+  EXPECT_EQ(receiver.max_concurrent(), kWindow);
+  hub_->signal(SIGTERM);
+  const auto status = hub_->wait(30s);
+  ASSERT_TRUE(status.has_value()) << log();
+  EXPECT_EQ(*status, 0) << log();
+  const auto arrivals = by_id(receiver.arrivals());
+  EXPECT_EQ(arrivals.size(), kEvents);
 }
 
 }  // namespace
