@@ -83,16 +83,14 @@ void WebhookSink::on_start(Context& ctx) {
 
 Outcome WebhookSink::on_event(Context& ctx, const simpang::v1::Event& event) {
   if (!is_header_value(event.id())) {
-    ctx.count("rejected");
-    return Outcome::reject("event id '" + simpang::safe_text(event.id()) +
+    return refuse(ctx, "event id '" + simpang::safe_text(event.id()) +
                            "' holds a control character and cannot be sent as webhook-id");
   }
   // Encoded once, here, so an event that can never be sent is rejected at once; only the
   // signature is made again for each attempt.
   StatusOr<EncodedEvent> encoded = encode_event(event, config_.mode);
   if (!encoded.ok()) {
-    ctx.count("rejected");
-    return Outcome::reject(encoded.status().message());
+    return refuse(ctx, encoded.status().message());
   }
   const PendingDelivery delivery = ctx.defer();
   if (paused_until_) {
@@ -102,6 +100,12 @@ Outcome WebhookSink::on_event(Context& ctx, const simpang::v1::Event& event) {
     send(ctx, delivery, event.id(), std::move(*encoded));
   }
   return Outcome::pending();
+}
+
+Outcome WebhookSink::refuse(Context& ctx, const std::string& reason) {
+  ctx.count("rejected");
+  warn_limited(ctx, reject_log_, "event cannot be sent, rejected: " + reason);
+  return Outcome::reject(reason);
 }
 
 void WebhookSink::send(Context& ctx, PendingDelivery delivery, const std::string& event_id,

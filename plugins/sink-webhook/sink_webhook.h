@@ -59,6 +59,8 @@ class WebhookSink : public simpang::sdk::Sink {
     size_t held_back = 0;
   };
 
+  // Rejects an event that cannot become a request: counted, logged (rate-limited).
+  simpang::sdk::Outcome refuse(simpang::sdk::Context& ctx, const std::string& reason);
   void send(simpang::sdk::Context& ctx, simpang::sdk::PendingDelivery delivery,
             const std::string& event_id, EncodedEvent encoded);
   void complete(simpang::sdk::Context& ctx, simpang::sdk::PendingDelivery delivery,

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -133,6 +134,22 @@ TEST(SinkWebhookPlugin, BinaryModeSendsCeHeadersAndTheDataAsTheBody) {
   EXPECT_EQ(a.header("Content-Type"), "application/json");
   EXPECT_EQ(a.header("webhook-id"), "evt bin");
   EXPECT_EQ(a.request.body, e.text_data());
+  h.stop();
+}
+
+TEST(SinkWebhookPlugin, AnEventNoRequestCanCarryIsRejectedAtOnceAndNothingIsSent) {
+  WebhookReceiver receiver({kSecret});
+  Harness h(config(receiver, {{"mode", "binary"}}));
+  h.start();
+  Event e = event("evt-crlf");
+  e.set_data_content_type("application/json\r\nX-Injected: 1");
+  const Outcome o = h.deliver(e);
+  EXPECT_EQ(o.kind(), Outcome::Kind::kReject);
+  EXPECT_NE(o.reason().find("datacontenttype"), std::string::npos) << o.reason();
+  EXPECT_TRUE(h.logged("event cannot be sent, rejected: event evt-crlf"));
+  EXPECT_EQ(h.counters().at("rejected"), 1);
+  EXPECT_EQ(h.counters().count("sent"), 0u);
+  EXPECT_EQ(receiver.count(), 0u);
   h.stop();
 }
 
