@@ -307,6 +307,46 @@ TEST(SinkWebhookPlugin, AtStopRequestsInFlightAreLeftForTheHubToDeliverAgain) {
   EXPECT_TRUE(h.logged("in_flight=1 waiting=0 left unsettled"));
 }
 
+// A self-signed certificate for 127.0.0.1, made by the openssl command.
+struct SelfSigned {
+  simpang::testing::TempDir dir{"swtls"};
+  std::string cert = (dir / "cert.pem").string();
+  std::string key = (dir / "key.pem").string();
+  simpang::testing::CommandResult made = simpang::testing::run_command(
+      {"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out",
+       cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+      60s);
+};
+
+TEST(SinkWebhookPlugin, HttpsIsVerifiedAgainstCaFileAndRefusedWithoutIt) {
+  SelfSigned tls;
+  ASSERT_EQ(tls.made.status, 0) << tls.made.output;
+  WebhookReceiver receiver({kSecret}, tls.cert, tls.key);
+  ASSERT_EQ(receiver.url("/hook").rfind("https://", 0), 0u);
+  {
+    Harness h(config(receiver, {{"ca_file", tls.cert}}));
+    h.start();
+    (void)h.deliver(event("evt-tls"));
+    ASSERT_TRUE(h.run_posted_until([&] { return settled(h, 0); }));
+    EXPECT_EQ(settlement(h, 0).kind(), Outcome::Kind::kAck) << settlement(h, 0).reason();
+    ASSERT_EQ(receiver.count(), 1u);
+    EXPECT_TRUE(receiver.arrivals()[0].signature.ok());
+    h.stop();
+  }
+  {
+    // The system's trust store does not know this certificate: no request reaches the receiver.
+    Harness h(config(receiver));
+    h.start();
+    (void)h.deliver(event("evt-untrusted"));
+    ASSERT_TRUE(h.run_posted_until([&] { return settled(h, 0); }));
+    EXPECT_EQ(settlement(h, 0).kind(), Outcome::Kind::kRetryLater);
+    EXPECT_NE(settlement(h, 0).reason().find("no answer (TLS failed)"), std::string::npos)
+        << settlement(h, 0).reason();
+    EXPECT_EQ(receiver.count(), 1u);
+    h.stop();
+  }
+}
+
 std::string hex(const std::string& bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;

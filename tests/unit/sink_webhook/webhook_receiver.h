@@ -65,9 +65,15 @@ using Script = std::function<Reply(const Arrival& arrival, size_t index)>;
 
 class WebhookReceiver {
  public:
-  explicit WebhookReceiver(std::vector<std::string> secrets)
+  // With `tls_certificate` and `tls_private_key` (PEM files) it speaks https.
+  explicit WebhookReceiver(std::vector<std::string> secrets, std::string tls_certificate = "",
+                           std::string tls_private_key = "")
       : verifier_(make_verifier(secrets)),
-        server_(simpang::http::ServerOptions{.bind_address = "127.0.0.1", .port = 0}) {
+        scheme_(tls_certificate.empty() ? "http" : "https"),
+        server_(simpang::http::ServerOptions{.bind_address = "127.0.0.1",
+                                             .port = 0,
+                                             .tls_certificate_file = std::move(tls_certificate),
+                                             .tls_private_key_file = std::move(tls_private_key)}) {
     server_.route_prefix(
         "POST", "/", [this](simpang::http::Request request, simpang::http::Responder responder) {
           handle(std::move(request), std::move(responder));
@@ -88,7 +94,7 @@ class WebhookReceiver {
   }
   uint16_t port() const { return server_.port(); }
   std::string url(const std::string& path_and_query) const {
-    return "http://127.0.0.1:" + std::to_string(port()) + path_and_query;
+    return scheme_ + "://127.0.0.1:" + std::to_string(port()) + path_and_query;
   }
 
   size_t count() const {
@@ -178,6 +184,7 @@ class WebhookReceiver {
   }
 
   const simpang::http::WebhookVerifier verifier_;
+  const std::string scheme_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   Script script_;                                                  // guarded by mu_
