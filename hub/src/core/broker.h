@@ -210,9 +210,9 @@ class Broker {
   void close_door();
   void on_door_ready();
   void handle_partner_hello(const std::string& identity, const simpang::v1::wire::Hello& hello);
-  // Answers `identity` with Refused{reason}, counts and logs it, forgets its session and closes its
-  // TCP connection (door_fd_) after a grace period.
-  void refuse_door(const std::string& identity, const std::string& reason);
+  // Answers `identity` with Refused{reason}, counts and logs it, forgets its session and, when
+  // `close`, shuts its TCP connection (door_fd_) down after a grace period.
+  void refuse_door(const std::string& identity, const std::string& reason, bool close = true);
   void shut_down_later(int fd);
   // A partner's Publish was admitted: charges its quotas, recording when its ack may go.
   void admit_partner_publish(const std::string& identity, const simpang::v1::wire::Publish& publish);

@@ -159,7 +159,7 @@ void Broker::on_door_ready() {
   flush_updates();
 }
 
-void Broker::refuse_door(const std::string& identity, const std::string& reason) {
+void Broker::refuse_door(const std::string& identity, const std::string& reason, bool close) {
   ++door_->counters().connections_refused;
   uint64_t held_back = 0;
   if (door_->connection_log().allow(Clock::now(), held_back)) {
@@ -175,7 +175,9 @@ void Broker::refuse_door(const std::string& identity, const std::string& reason)
   if (peers_.contains(identity)) {
     forget_peer(identity, PeerLoss::kRevoked);
   }
-  shut_down_later(door_fd_);
+  if (close) {
+    shut_down_later(door_fd_);
+  }
 }
 
 void Broker::shut_down_later(int fd) {
@@ -195,6 +197,8 @@ void Broker::shut_down_later(int fd) {
 
 void Broker::handle_partner_hello(const std::string& identity, const wire::Hello& hello) {
   const std::string partner = door_partner_;
+  const bool over_limit =
+      !peers_.contains(identity) && door_connections_.size() >= door_max_connections_;
   std::string refusal;
   if (hello.protocol_version() != SIMPANG_WIRE_PROTOCOL_VERSION) {
     refusal = hello_refusal(HelloCheck{.instance = partner,
@@ -207,12 +211,13 @@ void Broker::handle_partner_hello(const std::string& identity, const wire::Hello
   } else if (hello.consumes()) {
     refusal = "partner '" + partner +
               "' asked for deliveries (Hello.consumes); the partner door only takes publishes";
-  } else if (!peers_.contains(identity) && door_connections_.size() >= door_max_connections_) {
+  } else if (over_limit) {
     refusal = "the partner door has its most connections (partner_door.max_connections " +
               std::to_string(door_max_connections_) + "); try again later";
   }
   if (!refusal.empty()) {
-    refuse_door(identity, refusal);
+    // Over the connection limit the connection goes; a wrong Hello may be corrected on it.
+    refuse_door(identity, refusal, /*close=*/over_limit);
     return;
   }
   if (peers_.contains(identity)) {
