@@ -157,6 +157,7 @@ struct InstanceInfo {
   int line = 0;
   std::string plugin;            // as written
   std::optional<uint32_t> kind;  // known only when the library was inspected successfully
+  bool partner = false;          // a partner (partners:), which publishes and never receives
 };
 
 class Loader {
@@ -224,8 +225,8 @@ ConfigResult Loader::run() {
                                          YamlReader::find(entries, "partners"), config_);
   for (const PartnerConfig& partner : config_.partners) {
     if (!partner.name.empty() && instances_.count(partner.name) == 0) {
-      instances_.emplace(partner.name, InstanceInfo{partner.where.line, "(partner)",
-                                                    SIMPANG_KIND_SOURCE});
+      instances_.emplace(partner.name,
+                         InstanceInfo{partner.where.line, {}, SIMPANG_KIND_SOURCE, true});
       instance_names_.push_back(partner.name);
     }
   }
@@ -730,6 +731,10 @@ void Loader::load_route(const YAML::Node& item, size_t index) {
           message += did_you_mean_suffix(name, instance_names_);
         }
         reader_.error(node.Mark(), message);
+      } else if (it->second.partner) {
+        reader_.error(node.Mark(), owner + " sends events to '" + name +
+                                       "', which is a partner: partners publish through the "
+                                       "partner door and receive nothing from it");
       } else if (it->second.kind == SIMPANG_KIND_SOURCE) {
         reader_.error(node.Mark(), owner + " sends events to '" + name + "', but its plugin '" +
                                        it->second.plugin + "' is " + kind_text(*it->second.kind) +
