@@ -208,6 +208,7 @@ class Broker {
     std::deque<std::pair<Clock::time_point, std::string>> delayed;  // acks waiting for their time
   };
   void close_door();
+  void warn_unenforced(const std::vector<PartnerConfig>& partners);
   void on_door_ready();
   void handle_partner_hello(const std::string& identity, const simpang::v1::wire::Hello& hello);
   // Answers `identity` with Refused{reason}, counts and logs it, forgets its session and, when

@@ -38,6 +38,17 @@ std::string zmq_error(const std::string& what) { return what + ": " + zmq_strerr
 
 }  // namespace
 
+void Broker::warn_unenforced(const std::vector<PartnerConfig>& partners) {
+  for (const PartnerConfig& partner : partners) {
+    if (partner.quotas.max_backlog > 0) {
+      // Said, not silently ignored: what is pending is counted per destination, not per publisher.
+      logger_->warn("partner={}: quotas.max_backlog ({}) is not enforced yet; the journal's bound "
+                    "(journal.max_events) still holds back every publisher when reached",
+                    partner.name, partner.quotas.max_backlog);
+    }
+  }
+}
+
 Status Broker::open_door(const PartnerDoorConfig& config,
                          const std::vector<PartnerConfig>& partners) {
   if (config.listen.empty()) {
@@ -45,6 +56,7 @@ Status Broker::open_door(const PartnerDoorConfig& config,
   }
   door_ = std::make_unique<PartnerDoor>(logger_);
   (void)door_->set_partners(partners);
+  warn_unenforced(partners);
   door_max_connections_ = config.max_connections;
   door_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
   // ZAP first: a CURVE socket bound with no handler in its context would admit any client key.
@@ -322,6 +334,7 @@ void Broker::reload_partners(const std::vector<PartnerConfig>& partners) {
     return;
   }
   const std::vector<std::string> revoked = door_->set_partners(partners);
+  warn_unenforced(partners);
   if (Status keys = zap_->set_partner_keys(door_->keys()); !keys.ok()) {
     logger_->error("partner door: {}", keys.message());
   }
