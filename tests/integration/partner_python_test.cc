@@ -21,7 +21,7 @@ class PartnerPython : public ::testing::Test {
  protected:
   void SetUp() override {
     std::filesystem::create_directories(dir_ / "keys");
-    for (const char* name : {"hub", "acme"}) {
+    for (const char* name : {"hub", "acme", "beta"}) {
       const CommandResult made = run_command(
           {simpang_binary().string(), "keys", "new", name, "--dir", (dir_ / "keys").string()},
           seconds(30));
@@ -36,32 +36,39 @@ class PartnerPython : public ::testing::Test {
     ASSERT_EQ(generated.status, 0) << generated.output;
   }
 
-  std::string config() const {
+  std::string config(bool with_acme = true) const {
+    const std::string acme =
+        "  - name: acme\n"
+        "    curve_public_key: ${file:keys/acme.pub}\n"
+        "    publish:\n"
+        "      types: [\"talent.**\"]\n"
+        "      source_prefix: /partners/acme/\n";
     return "hub:\n  state_dir: " + (dir_ / "state").string() +
            "\n  summary_interval: 0s\n"
            "partner_door:\n"
            "  listen: tcp://127.0.0.1:0\n"
            "  secret_key: ${file:keys/hub.key}\n"
-           "partners:\n"
-           "  - name: acme\n"
-           "    curve_public_key: ${file:keys/acme.pub}\n"
-           "    publish:\n"
-           "      types: [\"talent.**\"]\n"
-           "      source_prefix: /partners/acme/\n"
+           "partners:\n" +
+           (with_acme ? acme : std::string()) +
+           "  - name: beta\n"
+           "    curve_public_key: ${file:keys/beta.pub}\n"
+           "    publish: {types: [\"talent.**\"], source_prefix: /partners/beta/}\n"
            "plugins:\n"
            "  - name: ledger\n    plugin: test-sink\n    config: {path: " +
            (dir_ / "ledger.jsonl").string() +
            "}\n"
-           "routes:\n  - name: from-acme\n    from: [acme]\n    to: [ledger]\n";
+           "routes:\n  - name: from-partners\n    from: [" + (with_acme ? "acme, " : "") +
+           "beta]\n    to: [ledger]\n";
   }
 
-  CommandResult publish(const std::string& endpoint, const std::string& type) const {
+  CommandResult publish(const std::string& endpoint, const std::string& type,
+                        const std::string& timeout = "10") const {
     return run_command({"/usr/bin/python3", std::string(SIMPANG_SOURCE_DIR) +
                                                 "/examples/python/publish.py",
                         "--protos", (dir_ / "py").string(), "--endpoint", endpoint,
                         "--server-key", (dir_ / "keys" / "hub.pub").string(), "--secret-key",
                         (dir_ / "keys" / "acme.key").string(), "--source",
-                        "/partners/acme/hr", "--type", type},
+                        "/partners/acme/hr", "--type", type, "--timeout", timeout},
                        seconds(60));
   }
 
@@ -109,6 +116,16 @@ TEST_F(PartnerPython, TheExamplePublishesThroughTheDoorAndItsEventsArrive) {
                                 "talent.**)"),
             std::string::npos)
       << refused.output;
+
+  // Revoked by a reload (SIGHUP): the key no longer completes a handshake, so the example gets no
+  // answer at all (exit 2), and nothing more arrives.
+  write_file(file, config(/*with_acme=*/false));
+  hub.signal(SIGHUP);
+  ASSERT_TRUE(wait_for([&] { return log().find("reloaded") != std::string::npos; }, seconds(30)))
+      << log();
+  const CommandResult revoked = publish(endpoint, "talent.person.updated", "2");
+  EXPECT_EQ(revoked.status, 2) << revoked.output;
+  EXPECT_NE(log().find("the key belongs to no configured partner"), std::string::npos) << log();
 
   hub.signal(SIGTERM);
   auto status = hub.wait(seconds(60));
