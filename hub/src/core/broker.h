@@ -210,6 +210,8 @@ class Broker {
   void close_door();
   void warn_unenforced(const std::vector<PartnerConfig>& partners);
   void on_door_ready();
+  // Connections accepted and closed on the door socket (its monitor): the max_connections limit.
+  void on_door_monitor();
   void handle_partner_hello(const std::string& identity, const simpang::v1::wire::Hello& hello);
   // Answers `identity` with Refused{reason}, counts and logs it, forgets its session and, when
   // `close`, shuts its TCP connection (door_fd_) down after a grace period.
@@ -292,10 +294,13 @@ class Broker {
   std::unique_ptr<ZapHandler> zap_;
   void* door_socket_ = nullptr;
   std::unique_ptr<ZmqWatcher> door_watcher_;
+  void* door_monitor_ = nullptr;  // PAIR reading the door socket's connection events
+  std::unique_ptr<ZmqWatcher> door_monitor_watcher_;
+  std::set<int> door_fds_;         // accepted connections now (their fds), within max_connections
   std::unique_ptr<boost::asio::steady_timer> door_timer_;  // releases delayed acks
   Clock::time_point door_timer_due_{};
   std::string door_endpoint_;
-  uint32_t door_max_connections_ = 0;
+  uint32_t door_max_connections_ = 0;  // TCP connections open at once, counted as accepted
   std::unordered_map<std::string, DoorConnection> door_connections_;  // welcomed, by door identity
   std::set<std::string> revoked_;  // door identities closed by a reload
   // The message being handled came through the door: its partner (User-Id) and connection fd.

@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/broker.h"
 #include "simpang/base/safe_text.h"
@@ -88,6 +89,22 @@ Status Broker::open_door(const PartnerDoorConfig& config,
   zmq_setsockopt(door_socket_, ZMQ_SNDHWM, &zero, sizeof(zero));
   zmq_setsockopt(door_socket_, ZMQ_RCVHWM, &receive_queue, sizeof(receive_queue));
   zmq_setsockopt(door_socket_, ZMQ_LINGER, &zero, sizeof(zero));
+  // Connections are counted as ZeroMQ accepts them, before any handshake: one over
+  // max_connections is closed at once, so unauthenticated connections cannot fill the door.
+  const std::string monitor_endpoint =
+      "inproc://simpang-partner-door-monitor-" + std::to_string(reinterpret_cast<uintptr_t>(this));
+  if (zmq_socket_monitor(door_socket_, monitor_endpoint.c_str(),
+                         ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+    return Status::Error(zmq_error("partner door: cannot monitor its connections"));
+  }
+  door_monitor_ = zmq_socket(zmq_context_, ZMQ_PAIR);
+  zmq_setsockopt(door_monitor_, ZMQ_LINGER, &zero, sizeof(zero));
+  if (door_monitor_ == nullptr || zmq_connect(door_monitor_, monitor_endpoint.c_str()) != 0) {
+    return Status::Error(zmq_error("partner door: cannot read its connection monitor"));
+  }
+  door_monitor_watcher_ =
+      std::make_unique<ZmqWatcher>(io_, door_monitor_, [this] { on_door_monitor(); });
+  door_monitor_watcher_->start();
   if (zmq_bind(door_socket_, config.listen.c_str()) != 0) {
     return Status::Error(zmq_error("partner door: cannot bind " + config.listen));
   }
@@ -109,6 +126,17 @@ void Broker::close_door() {
   if (door_watcher_) {
     door_watcher_->stop();
     door_watcher_.reset();
+  }
+  if (door_monitor_watcher_) {
+    door_monitor_watcher_->stop();
+    door_monitor_watcher_.reset();
+  }
+  if (door_socket_ != nullptr && door_monitor_ != nullptr) {
+    zmq_socket_monitor(door_socket_, nullptr, 0);
+  }
+  if (door_monitor_ != nullptr) {
+    zmq_close(door_monitor_);
+    door_monitor_ = nullptr;
   }
   if (door_socket_ != nullptr) {
     zmq_close(door_socket_);
@@ -171,6 +199,48 @@ void Broker::on_door_ready() {
   flush_updates();
 }
 
+void Broker::on_door_monitor() {
+  zmq_msg_t event;
+  zmq_msg_t address;
+  zmq_msg_init(&event);
+  zmq_msg_init(&address);
+  while (door_monitor_watcher_ && door_monitor_watcher_->readable_now()) {
+    // Two frames: the event (uint16) and its value (uint32, here the connection's fd), then the
+    // endpoint.
+    if (zmq_msg_recv(&event, door_monitor_, ZMQ_DONTWAIT) < 0) {
+      break;
+    }
+    if (!zmq_msg_more(&event) || zmq_msg_recv(&address, door_monitor_, ZMQ_DONTWAIT) < 0 ||
+        zmq_msg_size(&event) < 6) {
+      continue;
+    }
+    uint16_t kind = 0;
+    uint32_t value = 0;
+    std::memcpy(&kind, zmq_msg_data(&event), sizeof(kind));
+    std::memcpy(&value, static_cast<const char*>(zmq_msg_data(&event)) + 2, sizeof(value));
+    const int fd = static_cast<int>(value);
+    if (kind == ZMQ_EVENT_DISCONNECTED) {
+      door_fds_.erase(fd);
+    } else if (kind == ZMQ_EVENT_ACCEPTED) {
+      if (door_fds_.size() < door_max_connections_) {
+        door_fds_.insert(fd);
+        continue;
+      }
+      // Before any handshake there is nobody to tell: the connection is closed and counted.
+      ++door_->counters().connections_refused;
+      uint64_t held_back = 0;
+      if (door_->connection_log().allow(Clock::now(), held_back)) {
+        logger_->warn("partner door: a new connection was closed: the door has its most "
+                      "connections (partner_door.max_connections {}){}",
+                      door_max_connections_, LogLimiter::suffix(held_back));
+      }
+      ::shutdown(fd, SHUT_RDWR);
+    }
+  }
+  zmq_msg_close(&event);
+  zmq_msg_close(&address);
+}
+
 void Broker::refuse_door(const std::string& identity, const std::string& reason, bool close) {
   ++door_->counters().connections_refused;
   uint64_t held_back = 0;
@@ -209,8 +279,6 @@ void Broker::shut_down_later(int fd) {
 
 void Broker::handle_partner_hello(const std::string& identity, const wire::Hello& hello) {
   const std::string partner = door_partner_;
-  const bool over_limit =
-      !peers_.contains(identity) && door_connections_.size() >= door_max_connections_;
   std::string refusal;
   if (hello.protocol_version() != SIMPANG_WIRE_PROTOCOL_VERSION) {
     refusal = hello_refusal(HelloCheck{.instance = partner,
@@ -223,13 +291,10 @@ void Broker::handle_partner_hello(const std::string& identity, const wire::Hello
   } else if (hello.consumes()) {
     refusal = "partner '" + partner +
               "' asked for deliveries (Hello.consumes); the partner door only takes publishes";
-  } else if (over_limit) {
-    refusal = "the partner door has its most connections (partner_door.max_connections " +
-              std::to_string(door_max_connections_) + "); try again later";
   }
   if (!refusal.empty()) {
-    // Over the connection limit the connection goes; a wrong Hello may be corrected on it.
-    refuse_door(identity, refusal, /*close=*/over_limit);
+    // A wrong Hello may be corrected on the same connection.
+    refuse_door(identity, refusal, /*close=*/false);
     return;
   }
   if (peers_.contains(identity)) {
