@@ -104,8 +104,8 @@ class CurvePeer {
   bool saw(int events, milliseconds timeout = seconds(10)) {
     const auto deadline = Clock::now() + timeout;
     while (Clock::now() < deadline) {
-      const int event = next_handshake_event(
-          std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
+      const int event =
+          next_handshake_event(std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
       if ((event & events) != 0) {
         return true;
       }
@@ -209,7 +209,8 @@ class PartnerDoorTest : public ::testing::Test {
     ASSERT_TRUE(table.ok()) << table.status().message();
     JournalOptions journal_options;
     journal_options.backend = JournalBackend::kMemory;
-    auto journal = open_journal(journal_options, (*table)->destinations(), {"from-acme", "from-beta"});
+    auto journal =
+        open_journal(journal_options, (*table)->destinations(), {"from-acme", "from-beta"});
     ASSERT_TRUE(journal.ok()) << journal.status().message();
     journal_ = std::move(*journal);
     log_ = std::make_shared<CapturedLog>();
@@ -523,9 +524,9 @@ TEST_F(PartnerDoorTest, APartnerOverItsQuotaIsSlowedAndTheOtherIsNot) {
   const uint64_t acme_events = acme_acked.get();
   const uint64_t beta_events = beta_acked.get();
   const double run_seconds = std::chrono::duration<double>(kRun).count();
-  std::printf("in %.1f s: acme (quota %lu/s) %lu events acked, beta (no quota) %lu\n",
-              run_seconds, static_cast<unsigned long>(kQuota),
-              static_cast<unsigned long>(acme_events), static_cast<unsigned long>(beta_events));
+  std::printf("in %.1f s: acme (quota %lu/s) %lu events acked, beta (no quota) %lu\n", run_seconds,
+              static_cast<unsigned long>(kQuota), static_cast<unsigned long>(acme_events),
+              static_cast<unsigned long>(beta_events));
   // The quota's rate over the run plus one second's burst, within a generous margin.
   const double acme_allowed = kQuota * (run_seconds + 1.0);
   EXPECT_LE(acme_events, acme_allowed * 1.2) << "acme=" << acme_events;
@@ -555,7 +556,9 @@ TEST_F(PartnerDoorTest, ALocalPeerCannotTakeTheDoorsNamespace) {
   void* local = zmq_socket(context_, ZMQ_DEALER);
   int zero = 0;
   zmq_setsockopt(local, ZMQ_LINGER, &zero, sizeof(zero));
-  const std::string forged = "\xff" "door:x";
+  const std::string forged =
+      "\xff"
+      "door:x";
   zmq_setsockopt(local, ZMQ_ROUTING_ID, forged.data(), forged.size());
   ASSERT_EQ(zmq_connect(local, local_endpoint_.c_str()), 0);
   wire::Frame hello;

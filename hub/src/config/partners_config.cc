@@ -27,8 +27,8 @@ const std::vector<std::string> kPartnerKeys = {"name", "curve_public_key", "http
                                                "quotas"};
 const std::vector<std::string> kHttpKeys = {"token", "webhook_secrets"};
 const std::vector<std::string> kPublishKeys = {"types", "source_prefix"};
-const std::vector<std::string> kQuotaKeys = {"events_per_second", "bytes_per_second",
-                                             "max_unacked", "max_backlog"};
+const std::vector<std::string> kQuotaKeys = {"events_per_second", "bytes_per_second", "max_unacked",
+                                             "max_backlog"};
 constexpr size_t kMaxPartnerName = 64;
 constexpr uint64_t kMaxConnections = 65536;
 constexpr uint32_t kMaxUnacked = 1024;  // the hub section's bound for max_unacked
@@ -67,8 +67,8 @@ class PartnersLoader {
 
   YamlReader& reader_;
   Config& config_;
-  std::map<std::string, int> names_;       // partner name -> line
-  std::map<std::string, std::string> keys_;  // curve key -> partner
+  std::map<std::string, int> names_;           // partner name -> line
+  std::map<std::string, std::string> keys_;    // curve key -> partner
   std::map<std::string, std::string> tokens_;  // http token -> partner
 };
 
@@ -126,9 +126,10 @@ void PartnersLoader::load_door(const Entry& entry) {
     return;
   }
   if (!entry.value.IsMap()) {
-    reader_.error(entry.value.Mark(), "'partner_door' must be a mapping (listen, secret_key, "
-                                      "max_connections); found " +
-                                          describe(entry.value));
+    reader_.error(entry.value.Mark(),
+                  "'partner_door' must be a mapping (listen, secret_key, "
+                  "max_connections); found " +
+                      describe(entry.value));
     return;
   }
   auto entries = reader_.read_map(entry.value, "the 'partner_door' section", &kDoorKeys);
@@ -197,9 +198,9 @@ void PartnersLoader::load_partners(const Entry& entry) {
 void PartnersLoader::load_partner(const YAML::Node& item, size_t index) {
   std::string owner = "partner #" + std::to_string(index);
   if (!item.IsMap()) {
-    reader_.error(reader_.item_mark(item),
-                  owner + " must be a mapping with at least 'name' and 'publish'; found " +
-                      describe(item));
+    reader_.error(
+        reader_.item_mark(item),
+        owner + " must be a mapping with at least 'name' and 'publish'; found " + describe(item));
     return;
   }
   PartnerConfig partner;
@@ -220,8 +221,8 @@ void PartnersLoader::load_partner(const YAML::Node& item, size_t index) {
                                          std::to_string(kMaxPartnerName) + " characters");
     } else if (auto [it, inserted] = names_.emplace(*name, partner.where.line); !inserted) {
       reader_.error(e->value.Mark(), "duplicate partner name '" + *name +
-                                         "' (first defined at line " +
-                                         std::to_string(it->second) + ")");
+                                         "' (first defined at line " + std::to_string(it->second) +
+                                         ")");
     } else if (config_.find_plugin(*name) != nullptr) {
       reader_.error(e->value.Mark(),
                     "partner name '" + *name + "' is also the name of a plugin instance (line " +
@@ -240,8 +241,9 @@ void PartnersLoader::load_partner(const YAML::Node& item, size_t index) {
                                            " is the same key as partner '" + it->second +
                                            "''s: a key must identify one partner");
       } else if (*key == config_.partner_door.public_key) {
-        reader_.error(e->value.Mark(), "'curve_public_key' of " + owner +
-                                           " is the hub's own public key (partner_door.secret_key)");
+        reader_.error(e->value.Mark(),
+                      "'curve_public_key' of " + owner +
+                          " is the hub's own public key (partner_door.secret_key)");
       } else {
         partner.curve_public_key = *key;
         partner.curve_public_key_shown = s->shown;
@@ -252,9 +254,10 @@ void PartnersLoader::load_partner(const YAML::Node& item, size_t index) {
     load_http(*e, owner, partner);
   }
   if (const Entry* e = YamlReader::find(entries, "publish"); e == nullptr) {
-    reader_.error(item.Mark(), owner + " is missing required key 'publish' (types: the event "
-                                       "types it may publish; source_prefix: the sources it may "
-                                       "claim)");
+    reader_.error(item.Mark(), owner +
+                                   " is missing required key 'publish' (types: the event "
+                                   "types it may publish; source_prefix: the sources it may "
+                                   "claim)");
   } else {
     load_publish(*e, owner, partner);
   }
@@ -262,8 +265,9 @@ void PartnersLoader::load_partner(const YAML::Node& item, size_t index) {
     load_quotas(*e, owner, partner.quotas);
   }
   if (YamlReader::find(entries, "curve_public_key") == nullptr && !partner.has_http) {
-    reader_.error(item.Mark(), owner + " has no credentials: give it a 'curve_public_key' (the "
-                                       "tcp door) or an 'http' section (source-http), or both");
+    reader_.error(item.Mark(), owner +
+                                   " has no credentials: give it a 'curve_public_key' (the "
+                                   "tcp door) or an 'http' section (source-http), or both");
   }
   config_.partners.push_back(std::move(partner));
 }
@@ -384,9 +388,8 @@ void PartnersLoader::load_quotas(const Entry& entry, const std::string& owner,
 // The client entry source-http reads (plugins/source-http/source_http_config.cc), from one
 // partner: its secrets resolved, or as written.
 nlohmann::json http_client(const PartnerConfig& partner, bool shown) {
-  nlohmann::json client = {{"name", partner.name},
-                           {"types", partner.types},
-                           {"source_prefix", partner.source_prefix}};
+  nlohmann::json client = {
+      {"name", partner.name}, {"types", partner.types}, {"source_prefix", partner.source_prefix}};
   const auto& tokens = shown ? partner.http_tokens_shown : partner.http_tokens;
   const auto& secrets = shown ? partner.webhook_secrets_shown : partner.webhook_secrets;
   if (!tokens.empty()) {
@@ -408,9 +411,8 @@ std::optional<uint64_t> parse_byte_size(std::string_view text) {
   }
   const std::string_view unit(end, static_cast<size_t>(text.data() + text.size() - end));
   static const std::map<std::string_view, uint64_t> kUnits = {
-      {"", 1},          {"B", 1},           {"KiB", 1ull << 10}, {"MiB", 1ull << 20},
-      {"GiB", 1ull << 30}, {"kB", 1000},     {"KB", 1000},        {"MB", 1000'000},
-      {"GB", 1000'000'000}};
+      {"", 1},      {"B", 1},     {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
+      {"kB", 1000}, {"KB", 1000}, {"MB", 1000'000},    {"GB", 1000'000'000}};
   auto it = kUnits.find(unit);
   if (it == kUnits.end() || number == 0 ||
       number > std::numeric_limits<uint64_t>::max() / it->second) {

@@ -30,8 +30,8 @@ struct PartnerQuotas {
   // refused), so it slows while the others do not.
   uint64_t events_per_second = 0;
   uint64_t bytes_per_second = 0;
-  uint32_t max_unacked = 0;   // Publish batches unacknowledged; 0: the hub's max_unacked
-  uint64_t max_backlog = 0;   // its events waiting for delivery before new ones are refused
+  uint32_t max_unacked = 0;  // Publish batches unacknowledged; 0: the hub's max_unacked
+  uint64_t max_backlog = 0;  // its events waiting for delivery before new ones are refused
 };
 
 struct PartnerConfig {
@@ -51,10 +51,10 @@ struct PartnerConfig {
 };
 
 struct PartnerDoorConfig {
-  std::string listen;  // a tcp:// endpoint; empty: no door
+  std::string listen;            // a tcp:// endpoint; empty: no door
   std::string secret_key;        // the hub's CURVE secret key (Z85), resolved: a secret
   std::string secret_key_shown;  // as written
-  std::string public_key;        // derived from secret_key: what partners configure as the server key
+  std::string public_key;  // derived from secret_key: what partners configure as the server key
   uint32_t max_connections = 256;
   SourceLocation where;
 };

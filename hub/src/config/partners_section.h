@@ -2,7 +2,8 @@
 // `plugins:` (a partner's name must not clash with an instance's) and before `routes:` (a route
 // may take events `from` a partner), and the source-http clients generated from the partners.
 //
-//   load_partner_sections(reader, find(entries, "partner_door"), find(entries, "partners"), config);
+//   load_partner_sections(reader, find(entries, "partner_door"), find(entries, "partners"),
+//   config);
 //   ... routes ...
 //   apply_partner_clients(reader, config);
 //

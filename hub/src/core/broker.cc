@@ -431,7 +431,7 @@ void Broker::forget_peer(const std::string& identity, PeerLoss loss) {
   intake_.drop_held(identity);
   std::optional<PeerTable::Peer> gone = peers_.remove(identity);
   if (PartnerDoor::is_door_identity(identity)) {
-    door_connections_.erase(identity);  // its delayed acks too; no supervisor looks after it
+    forget_door_connection(identity, loss);  // no supervisor looks after a partner
     return;
   }
   if (on_lost_ && is_unexpected(loss)) {

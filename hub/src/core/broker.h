@@ -20,8 +20,8 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -84,7 +84,7 @@ struct BrokerStats {
   uint64_t bad_frames = 0;       // messages that are not a wire Frame (garbage, empty, truncated)
   uint64_t refused = 0;          // hellos refused, and frames from peers not welcomed
   uint64_t batches_refused = 0;  // Publish frames refused whole: over max_batch or max_unacked
-  PartnerDoorCounters door;               // the partner door's (all zero while it is closed)
+  PartnerDoorCounters door;      // the partner door's (all zero while it is closed)
   std::vector<uint64_t> per_route;        // deliveries each route produced, by route index
   std::vector<uint64_t> per_destination;  // deliveries acked, by destination index
 };
@@ -210,6 +210,9 @@ class Broker {
   void close_door();
   void warn_unenforced(const std::vector<PartnerConfig>& partners);
   void on_door_ready();
+  // A door connection left the peer table for `loss`: its delayed acks go; a silent or garbling
+  // one has its TCP connection closed.
+  void forget_door_connection(const std::string& identity, PeerLoss loss);
   // Connections accepted and closed on the door socket (its monitor): the max_connections limit.
   void on_door_monitor();
   void handle_partner_hello(const std::string& identity, const simpang::v1::wire::Hello& hello);
@@ -218,7 +221,8 @@ class Broker {
   void refuse_door(const std::string& identity, const std::string& reason, bool close = true);
   void shut_down_later(int fd);
   // A partner's Publish was admitted: charges its quotas, recording when its ack may go.
-  void admit_partner_publish(const std::string& identity, const simpang::v1::wire::Publish& publish);
+  void admit_partner_publish(const std::string& identity,
+                             const simpang::v1::wire::Publish& publish);
   // The reply to a partner's Publish: sent now, or when its quota allows (in order).
   void door_reply(const std::string& identity, std::string bytes);
   void arm_door_timer();
@@ -296,7 +300,7 @@ class Broker {
   std::unique_ptr<ZmqWatcher> door_watcher_;
   void* door_monitor_ = nullptr;  // PAIR reading the door socket's connection events
   std::unique_ptr<ZmqWatcher> door_monitor_watcher_;
-  std::set<int> door_fds_;         // accepted connections now (their fds), within max_connections
+  std::set<int> door_fds_;  // accepted connections now (their fds), within max_connections
   std::unique_ptr<boost::asio::steady_timer> door_timer_;  // releases delayed acks
   Clock::time_point door_timer_due_{};
   std::string door_endpoint_;

@@ -43,9 +43,10 @@ void Broker::warn_unenforced(const std::vector<PartnerConfig>& partners) {
   for (const PartnerConfig& partner : partners) {
     if (partner.quotas.max_backlog > 0) {
       // Said, not silently ignored: what is pending is counted per destination, not per publisher.
-      logger_->warn("partner={}: quotas.max_backlog ({}) is not enforced yet; the journal's bound "
-                    "(journal.max_events) still holds back every publisher when reached",
-                    partner.name, partner.quotas.max_backlog);
+      logger_->warn(
+          "partner={}: quotas.max_backlog ({}) is not enforced yet; the journal's bound "
+          "(journal.max_events) still holds back every publisher when reached",
+          partner.name, partner.quotas.max_backlog);
     }
   }
 }
@@ -89,6 +90,13 @@ Status Broker::open_door(const PartnerDoorConfig& config,
   zmq_setsockopt(door_socket_, ZMQ_SNDHWM, &zero, sizeof(zero));
   zmq_setsockopt(door_socket_, ZMQ_RCVHWM, &receive_queue, sizeof(receive_queue));
   zmq_setsockopt(door_socket_, ZMQ_LINGER, &zero, sizeof(zero));
+  // ZMTP heartbeats: a connection whose other end is gone (no answer to pings) is closed by
+  // ZeroMQ, freeing its slot, even when no frame of ours is due to notice it.
+  const int heartbeat_ms = static_cast<int>(options_.heartbeat.count());
+  const int heartbeat_timeout_ms = heartbeat_ms * PeerTable::kLivenessIntervals;
+  zmq_setsockopt(door_socket_, ZMQ_HEARTBEAT_IVL, &heartbeat_ms, sizeof(heartbeat_ms));
+  zmq_setsockopt(door_socket_, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout_ms,
+                 sizeof(heartbeat_timeout_ms));
   // Connections are counted as ZeroMQ accepts them, before any handshake: one over
   // max_connections is closed at once, so unauthenticated connections cannot fill the door.
   const std::string monitor_endpoint =
@@ -182,8 +190,9 @@ void Broker::on_door_ready() {
       continue;
     }
     if (revoked_.count(id) != 0) {
-      refuse_door(id, "this connection's partner was revoked by a configuration reload; "
-                      "connect again with a key the hub's configuration admits");
+      refuse_door(id,
+                  "this connection's partner was revoked by a configuration reload; "
+                  "connect again with a key the hub's configuration admits");
       continue;
     }
     if (door_partner_.empty() || door_->find(door_partner_) == nullptr) {
@@ -197,6 +206,18 @@ void Broker::on_door_ready() {
   door_partner_.clear();
   door_fd_ = -1;
   flush_updates();
+}
+
+void Broker::forget_door_connection(const std::string& identity, PeerLoss loss) {
+  auto it = door_connections_.find(identity);
+  if (it == door_connections_.end()) {
+    return;
+  }
+  // A partner gone silent, or speaking garbage, holds a connection slot until it is closed.
+  if (loss == PeerLoss::kSilent || loss == PeerLoss::kBadFrame) {
+    shut_down_later(it->second.fd);
+  }
+  door_connections_.erase(it);  // its delayed acks too: it publishes those batches again
 }
 
 void Broker::on_door_monitor() {
@@ -230,9 +251,10 @@ void Broker::on_door_monitor() {
       ++door_->counters().connections_refused;
       uint64_t held_back = 0;
       if (door_->connection_log().allow(Clock::now(), held_back)) {
-        logger_->warn("partner door: a new connection was closed: the door has its most "
-                      "connections (partner_door.max_connections {}){}",
-                      door_max_connections_, LogLimiter::suffix(held_back));
+        logger_->warn(
+            "partner door: a new connection was closed: the door has its most "
+            "connections (partner_door.max_connections {}){}",
+            door_max_connections_, LogLimiter::suffix(held_back));
       }
       ::shutdown(fd, SHUT_RDWR);
     }
@@ -348,10 +370,9 @@ void Broker::door_reply(const std::string& identity, std::string bytes) {
     return;
   }
   // Over its quota: the ack waits, and with the partner's window full, so does the partner.
-  connection.delayed.emplace_back(std::max(due, connection.delayed.empty()
-                                                    ? due
-                                                    : connection.delayed.back().first),
-                                  std::move(bytes));
+  connection.delayed.emplace_back(
+      std::max(due, connection.delayed.empty() ? due : connection.delayed.back().first),
+      std::move(bytes));
   arm_door_timer();
 }
 
@@ -393,8 +414,9 @@ void Broker::reload_partners(const std::vector<PartnerConfig>& partners) {
   if (!door_) {
     if (std::any_of(partners.begin(), partners.end(),
                     [](const PartnerConfig& p) { return !p.curve_public_key.empty(); })) {
-      logger_->info("reload: partners' CURVE keys are unused while the partner door is closed "
-                    "(partner_door.listen applies on restart)");
+      logger_->info(
+          "reload: partners' CURVE keys are unused while the partner door is closed "
+          "(partner_door.listen applies on restart)");
     }
     return;
   }
@@ -411,9 +433,10 @@ void Broker::reload_partners(const std::vector<PartnerConfig>& partners) {
   }
   for (const auto& [identity, connection] : closing) {
     ++door_->counters().disconnected;
-    logger_->warn("partner={} revoked by the reload (removed, or its key changed): closing its "
-                  "connection peer={}",
-                  connection.partner, safe_text(PartnerDoor::routing_id_of(identity)));
+    logger_->warn(
+        "partner={} revoked by the reload (removed, or its key changed): closing its "
+        "connection peer={}",
+        connection.partner, safe_text(PartnerDoor::routing_id_of(identity)));
     if (revoked_.size() >= kRevokedRemembered) {
       revoked_.erase(revoked_.begin());
     }
@@ -426,8 +449,8 @@ void Broker::reload_partners(const std::vector<PartnerConfig>& partners) {
   }
   door_partner_.clear();
   door_fd_ = -1;
-  logger_->info("partner door: {} partners, {} with keys; {} connections closed",
-                partners.size(), door_->keys().size(), closing.size());
+  logger_->info("partner door: {} partners, {} with keys; {} connections closed", partners.size(),
+                door_->keys().size(), closing.size());
 }
 
 void Broker::reply_to_publisher(const std::string& identity, const wire::Frame& frame) {

@@ -11,7 +11,9 @@ namespace {
 // No routing id on the local socket may start with it (the broker refuses those), so a door
 // connection's key never equals a local one's. 0xFF never starts valid UTF-8 nor a libzmq
 // generated id (those start with 0x00).
-constexpr std::string_view kDoorPrefix = "\xff" "door:";
+constexpr std::string_view kDoorPrefix =
+    "\xff"
+    "door:";
 
 // How far ahead of now a partner's buckets may run before its acks wait: one second's quota is
 // the burst a partner may send at full speed.
@@ -106,8 +108,8 @@ std::string PartnerDoor::refusal(std::string_view publisher, const simpang::v1::
       allowed += (allowed.empty() ? "" : ", ") + p.text();
     }
     reason = "event " + safe_text(event.id()) + ": partner '" + partner->name +
-             "' may not publish type '" + safe_text(event.type()) + "' (allowed: " +
-             (allowed.empty() ? "none" : allowed) + ")";
+             "' may not publish type '" + safe_text(event.type()) +
+             "' (allowed: " + (allowed.empty() ? "none" : allowed) + ")";
   } else if (!std::string_view(event.source()).starts_with(partner->source_prefix)) {
     reason = "event " + safe_text(event.id()) + ": partner '" + partner->name +
              "' may not claim source '" + safe_text(event.source()) +
@@ -119,8 +121,8 @@ std::string PartnerDoor::refusal(std::string_view publisher, const simpang::v1::
   uint64_t held_back = 0;
   if (refusal_log_.allow(Clock::now(), held_back)) {
     logger_->warn("partner={} type={} source={} id={} rejected: {}{}", safe_text(publisher),
-                  safe_text(event.type()), safe_text(event.source()), safe_text(event.id()),
-                  reason, LogLimiter::suffix(held_back));
+                  safe_text(event.type()), safe_text(event.source()), safe_text(event.id()), reason,
+                  LogLimiter::suffix(held_back));
   }
   return reason;
 }

@@ -161,8 +161,8 @@ class PublishIntake {
 
 template <typename Done>
 void PublishIntake::submit(std::string identity, const std::string& publisher,
-                           simpang::v1::wire::Publish& publish, const RouteTable& table,
-                           Done done, EventGate* gate) {
+                           simpang::v1::wire::Publish& publish, const RouteTable& table, Done done,
+                           EventGate* gate) {
   auto routed = std::make_shared<RoutedPublish>();
   routed->identity = std::move(identity);
   routed->batch = publish.batch();

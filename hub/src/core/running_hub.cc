@@ -124,8 +124,8 @@ Status RunningHub::open(std::unique_ptr<RouteTable> table) {
     // Where the door listens, for operators and tests when the port was chosen by the system.
     std::error_code ec;
     std::filesystem::create_directories(config_.hub.state_dir, ec);
-    std::ofstream(config_.hub.state_dir / "partner-door.endpoint") << broker_->door_endpoint()
-                                                                   << "\n";
+    std::ofstream(config_.hub.state_dir / "partner-door.endpoint")
+        << broker_->door_endpoint() << "\n";
   }
   // Process-isolated instances run as `simpang plugin-host` children of the executable.
   supervisor_ = std::make_unique<ProcessSupervisor>(

@@ -19,10 +19,10 @@
 namespace simpang::hub {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::dump;
 using testing::HasDiagnostic;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 const std::filesystem::path kPluginDir = SIMPANG_TEST_PLUGIN_DIR;
 
@@ -146,24 +146,24 @@ TEST_F(PartnersConfigTest, ClientsFromPartnersNeedAPartnerWithHttp) {
 
 TEST_F(PartnersConfigTest, EveryProblemAtItsPosition) {
   const ConfigResult r = load(
-      "partners:\n"                                                              // 4
-      "  - name: acme\n"                                                         // 5
-      "    curve_public_key: ${file:keys/acme.pub}\n"                           // 6
-      "    publish: {types: [\"talent.**\"], source_prefix: /p/acme/}\n"         // 7
-      "  - name: acme\n"                                                         // 8
-      "    curve_public_key: ${file:keys/acme.pub}\n"                           // 9
-      "    publish: {types: [\"talent..x\"], source_prefix: /p/acme/}\n"         // 10
-      "  - name: a\n"                                                            // 11
-      "    curve_public_key: not-a-key\n"                                        // 12
-      "    publish: {types: [x], source_prefix: /p/a/}\n"                        // 13
-      "    quota: {events_per_second: 5}\n"                                      // 14
-      "  - name: gamma\n"                                                        // 15
-      "    publish: {types: [x], source_prefix: /p/g/}\n"                        // 16
-      "    quotas: {bytes_per_second: lots}\n"                                   // 17
-      "routes:\n"                                                                // 18
-      "  - name: to-partner\n"                                                   // 19
-      "    from: acme\n"                                                         // 20
-      "    to: acme\n");                                                         // 21
+      "partners:\n"                                                       // 4
+      "  - name: acme\n"                                                  // 5
+      "    curve_public_key: ${file:keys/acme.pub}\n"                     // 6
+      "    publish: {types: [\"talent.**\"], source_prefix: /p/acme/}\n"  // 7
+      "  - name: acme\n"                                                  // 8
+      "    curve_public_key: ${file:keys/acme.pub}\n"                     // 9
+      "    publish: {types: [\"talent..x\"], source_prefix: /p/acme/}\n"  // 10
+      "  - name: a\n"                                                     // 11
+      "    curve_public_key: not-a-key\n"                                 // 12
+      "    publish: {types: [x], source_prefix: /p/a/}\n"                 // 13
+      "    quota: {events_per_second: 5}\n"                               // 14
+      "  - name: gamma\n"                                                 // 15
+      "    publish: {types: [x], source_prefix: /p/g/}\n"                 // 16
+      "    quotas: {bytes_per_second: lots}\n"                            // 17
+      "routes:\n"                                                         // 18
+      "  - name: to-partner\n"                                            // 19
+      "    from: acme\n"                                                  // 20
+      "    to: acme\n");                                                  // 21
   EXPECT_TRUE(HasDiagnostic(r, 8, 11, "duplicate partner name 'acme' (first defined at line 5)"));
   EXPECT_TRUE(HasDiagnostic(r, 9, 23, "is the same key as partner 'acme''s"));
   EXPECT_TRUE(HasDiagnostic(r, 10, 23, "has an invalid pattern 'talent..x'"));
