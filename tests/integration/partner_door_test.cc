@@ -487,6 +487,57 @@ TEST_F(PartnerDoorTest, MaxUnackedIsThePartnersOwn) {
   EXPECT_EQ(stats().batches_refused, 1u);
 }
 
+TEST_F(PartnerDoorTest, OverItsBacklogAPartnerIsToldToRetryLaterUntilItsEventsAreDelivered) {
+  partners_[0].quotas.max_backlog = 3;
+  start();
+  CurvePeer& acme = welcomed(acme_keys_);
+  // No consumer yet: what acme publishes stays pending.
+  acme.send(publish(1, {event("a1"), event("a2"), event("a3")}));
+  ASSERT_TRUE(acme.receive().has_publish_ack());
+  acme.send(publish(2, {event("a4")}));
+  const wire::Frame full = acme.receive();
+  ASSERT_TRUE(full.has_publish_reject()) << full.DebugString();
+  EXPECT_EQ(full.publish_reject().retry_later(),
+            "batch 2: partner 'acme' has 3 deliveries of its events pending, the most "
+            "quotas.max_backlog (3) allows; publish it again once they are delivered");
+  EXPECT_EQ(full.publish_reject().accepted(), 0u);
+  // The other partner is not held back by acme's backlog.
+  CurvePeer& beta = welcomed(beta_keys_);
+  beta.send(publish(1, {event("b1", "talent.person.updated", "/partners/beta/x")}));
+  ASSERT_TRUE(beta.receive().has_publish_ack());
+
+  // The sink takes acme's three and settles them: acme may publish again.
+  LocalSink sink(context_, local_endpoint_);
+  wire::Frame hello;
+  hello.mutable_hello()->set_instance("sink");
+  hello.mutable_hello()->set_protocol_version(SIMPANG_WIRE_PROTOCOL_VERSION);
+  hello.mutable_hello()->set_token("sink-token");
+  hello.mutable_hello()->set_consumes(true);
+  sink.send(hello);
+  ASSERT_TRUE(sink.receive().has_welcome());
+  wire::Frame credit;
+  credit.mutable_credit()->set_credit(10);
+  sink.send(credit);
+  int settled = 0;
+  while (settled < 4) {
+    const wire::Frame deliver = sink.receive();
+    ASSERT_TRUE(deliver.has_deliver()) << deliver.DebugString();
+    wire::Frame settle;
+    for (const auto& delivery : deliver.deliver().deliveries()) {
+      auto* s = settle.mutable_settle()->add_settlements();
+      s->set_delivery_id(delivery.delivery_id());
+      s->set_outcome(wire::Settlement::ACK);
+      ++settled;
+    }
+    sink.send(settle);
+  }
+  ASSERT_TRUE(wait_for([&] { return stats().delivered == 4; }, seconds(10)));
+  acme.send(publish(2, {event("a4")}));
+  const wire::Frame ack = acme.receive();
+  ASSERT_TRUE(ack.has_publish_ack()) << ack.DebugString();
+  EXPECT_EQ(stats().door.backlog_refused, 1u);
+}
+
 TEST_F(PartnerDoorTest, APartnerOverItsQuotaIsSlowedAndTheOtherIsNot) {
   constexpr uint64_t kQuota = 200;  // events per second
   partners_[0].quotas.events_per_second = kQuota;

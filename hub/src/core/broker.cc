@@ -449,12 +449,14 @@ void Broker::handle_publish(PeerTable::Peer& peer, const std::string& identity,
   if (!admit_publish(peer, identity, publish)) {
     return;
   }
-  ++peer.unacked;
   EventGate* gate = nullptr;
   if (PartnerDoor::is_door_identity(identity)) {
-    admit_partner_publish(identity, publish);
+    if (!admit_partner_publish(identity, publish)) {
+      return;
+    }
     gate = door_.get();  // the partner's rights: which types and sources it may publish
   }
+  ++peer.unacked;
   intake_.submit(
       identity, peer.instance, publish, *table_,
       [this](std::shared_ptr<RoutedPublish> routed, PublishIntake::AppendResult result) mutable {
@@ -511,9 +513,14 @@ void Broker::answered(const std::string& identity) {
 void Broker::on_appended(std::shared_ptr<RoutedPublish> routed,
                          PublishIntake::AppendResult result) {
   wire::Frame reply;
+  // A partner with a max_backlog: each delivery of its events is counted until it is done.
+  const std::string* backlog_of = backlog_partner(routed->identity);
   const bool durable =
       intake_.complete(*routed, std::move(result), SystemClock::now(), reply,
-                       [this](uint32_t destination, Pending pending) {
+                       [this, backlog_of](uint32_t destination, Pending pending) {
+                         if (backlog_of != nullptr) {
+                           track_backlog(*backlog_of, pending.id);
+                         }
                          Slot& slot = slots_[destination];
                          if (!slot.destination.enqueue(std::move(pending))) {
                            maybe_load(slot);  // left in the journal: page it in once there is room
@@ -664,6 +671,9 @@ void Broker::set_peer_observer(std::function<void(const std::string&)> connected
 }
 
 void Broker::flush_updates() {
+  if (!door_backlog_.empty()) {
+    release_backlog(updates_);  // partners' deliveries done: their backlogs shrink
+  }
   if (!updates_.empty()) {
     journal_.update(std::move(updates_));
     updates_.clear();
@@ -834,7 +844,8 @@ void Broker::log_summary() {
     line << " door.events_refused=" << s.door.events_refused
          << " door.connections_refused=" << s.door.connections_refused
          << " door.acks_delayed=" << s.door.acks_delayed
-         << " door.disconnected=" << s.door.disconnected;
+         << " door.disconnected=" << s.door.disconnected
+         << " door.backlog_refused=" << s.door.backlog_refused;
   }
   for (size_t r = 0; r < s.per_route.size(); ++r) {
     line << " route." << table_->route_name(static_cast<uint32_t>(r)) << "=" << s.per_route[r];

@@ -208,7 +208,6 @@ class Broker {
     std::deque<std::pair<Clock::time_point, std::string>> delayed;  // acks waiting for their time
   };
   void close_door();
-  void warn_unenforced(const std::vector<PartnerConfig>& partners);
   void on_door_ready();
   // A door connection left the peer table for `loss`: its delayed acks go; a silent or garbling
   // one has its TCP connection closed.
@@ -220,9 +219,15 @@ class Broker {
   // `close`, shuts its TCP connection (door_fd_) down after a grace period.
   void refuse_door(const std::string& identity, const std::string& reason, bool close = true);
   void shut_down_later(int fd);
-  // A partner's Publish was admitted: charges its quotas, recording when its ack may go.
-  void admit_partner_publish(const std::string& identity,
+  // Whether a partner's Publish may go on (otherwise it was answered: over its max_backlog); if
+  // so charges its quotas, recording when its ack may go.
+  bool admit_partner_publish(const std::string& identity,
                              const simpang::v1::wire::Publish& publish);
+  // The partner whose deliveries are counted for the publish answered to `identity`, or null.
+  const std::string* backlog_partner(const std::string& identity) const;
+  void track_backlog(const std::string& partner, uint64_t delivery_id);
+  // Deliveries acked or dead-lettered in `updates` no longer count in their partners' backlogs.
+  void release_backlog(const std::vector<DeliveryUpdate>& updates);
   // The reply to a partner's Publish: sent now, or when its quota allows (in order).
   void door_reply(const std::string& identity, std::string bytes);
   void arm_door_timer();
@@ -307,6 +312,9 @@ class Broker {
   uint32_t door_max_connections_ = 0;  // TCP connections open at once, counted as accepted
   std::unordered_map<std::string, DoorConnection> door_connections_;  // welcomed, by door identity
   std::set<std::string> revoked_;  // door identities closed by a reload
+  // Deliveries counted in a partner's backlog (quotas.max_backlog), by delivery id: at most the
+  // sum of the partners' max_backlog, plus the batches in flight.
+  std::unordered_map<uint64_t, std::string> door_backlog_;
   // The message being handled came through the door: its partner (User-Id) and connection fd.
   std::string door_partner_;
   int door_fd_ = -1;

@@ -39,18 +39,6 @@ std::string zmq_error(const std::string& what) { return what + ": " + zmq_strerr
 
 }  // namespace
 
-void Broker::warn_unenforced(const std::vector<PartnerConfig>& partners) {
-  for (const PartnerConfig& partner : partners) {
-    if (partner.quotas.max_backlog > 0) {
-      // Said, not silently ignored: what is pending is counted per destination, not per publisher.
-      logger_->warn(
-          "partner={}: quotas.max_backlog ({}) is not enforced yet; the journal's bound "
-          "(journal.max_events) still holds back every publisher when reached",
-          partner.name, partner.quotas.max_backlog);
-    }
-  }
-}
-
 Status Broker::open_door(const PartnerDoorConfig& config,
                          const std::vector<PartnerConfig>& partners) {
   if (config.listen.empty()) {
@@ -58,7 +46,6 @@ Status Broker::open_door(const PartnerDoorConfig& config,
   }
   door_ = std::make_unique<PartnerDoor>(logger_);
   (void)door_->set_partners(partners);
-  warn_unenforced(partners);
   door_max_connections_ = config.max_connections;
   door_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
   // ZAP first: a CURVE socket bound with no handler in its context would admit any client key.
@@ -339,18 +326,62 @@ void Broker::handle_partner_hello(const std::string& identity, const wire::Hello
   });
 }
 
-void Broker::admit_partner_publish(const std::string& identity, const wire::Publish& publish) {
+bool Broker::admit_partner_publish(const std::string& identity, const wire::Publish& publish) {
+  auto connection = door_connections_.find(identity);
+  if (connection == door_connections_.end()) {
+    return false;  // not welcomed: handle_message refused it already
+  }
+  const std::string& partner = connection->second.partner;
+  if (std::string reason = door_->backlog_refusal(partner, publish.batch()); !reason.empty()) {
+    // Refused, not held: what the partner has pending stays within its share of the journal.
+    ++door_->counters().backlog_refused;
+    ++batches_refused_;
+    uint64_t held_back = 0;
+    if (batch_log_.allow(Clock::now(), held_back)) {
+      logger_->warn("partner={} batch={} refused: {}{}", partner, publish.batch(), reason,
+                    LogLimiter::suffix(held_back));
+    }
+    wire::Frame reply;
+    reply.mutable_publish_reject()->set_batch(publish.batch());
+    reply.mutable_publish_reject()->set_retry_later(reason);
+    send(identity, reply);
+    return false;
+  }
   uint64_t bytes = 0;
   for (const std::string& event : publish.events()) {
     bytes += event.size();
   }
-  const Clock::time_point now = Clock::now();
-  auto connection = door_connections_.find(identity);
-  if (connection == door_connections_.end()) {
-    return;
+  connection->second.ack_at.push_back(
+      door_->charge(partner, static_cast<uint32_t>(publish.events_size()), bytes, Clock::now()));
+  return true;
+}
+
+const std::string* Broker::backlog_partner(const std::string& identity) const {
+  if (!door_ || !PartnerDoor::is_door_identity(identity)) {
+    return nullptr;
   }
-  connection->second.ack_at.push_back(door_->charge(
-      connection->second.partner, static_cast<uint32_t>(publish.events_size()), bytes, now));
+  auto connection = door_connections_.find(identity);
+  return connection != door_connections_.end() && door_->counts_backlog(connection->second.partner)
+             ? &connection->second.partner
+             : nullptr;
+}
+
+void Broker::track_backlog(const std::string& partner, uint64_t delivery_id) {
+  if (door_backlog_.emplace(delivery_id, partner).second) {
+    door_->add_backlog(partner);
+  }
+}
+
+void Broker::release_backlog(const std::vector<DeliveryUpdate>& updates) {
+  for (const DeliveryUpdate& update : updates) {
+    if (update.kind == DeliveryUpdate::Kind::kRetry) {
+      continue;  // still pending
+    }
+    if (auto it = door_backlog_.find(update.delivery_id); it != door_backlog_.end()) {
+      door_->release_backlog(it->second);
+      door_backlog_.erase(it);
+    }
+  }
 }
 
 void Broker::door_reply(const std::string& identity, std::string bytes) {
@@ -421,7 +452,6 @@ void Broker::reload_partners(const std::vector<PartnerConfig>& partners) {
     return;
   }
   const std::vector<std::string> revoked = door_->set_partners(partners);
-  warn_unenforced(partners);
   if (Status keys = zap_->set_partner_keys(door_->keys()); !keys.ok()) {
     logger_->error("partner door: {}", keys.message());
   }

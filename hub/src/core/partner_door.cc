@@ -66,6 +66,7 @@ std::vector<std::string> PartnerDoor::set_partners(const std::vector<PartnerConf
       // Its buckets carry on: a reload is no way to reset a quota.
       partner.events_due = old->second.events_due;
       partner.bytes_due = old->second.bytes_due;
+      partner.backlog = old->second.backlog;
       if (old->second.curve_public_key != partner.curve_public_key) {
         revoked.push_back(config.name);
       }
@@ -151,6 +152,36 @@ PartnerDoor::Clock::time_point PartnerDoor::charge(std::string_view name, uint32
     ++counters_.acks_delayed;
   }
   return ready;
+}
+
+bool PartnerDoor::counts_backlog(std::string_view name) const {
+  const Partner* partner = find(name);
+  return partner != nullptr && partner->quotas.max_backlog > 0;
+}
+
+std::string PartnerDoor::backlog_refusal(std::string_view name, uint64_t batch) const {
+  const Partner* partner = find(name);
+  if (partner == nullptr || partner->quotas.max_backlog == 0 ||
+      partner->backlog < partner->quotas.max_backlog) {
+    return {};
+  }
+  return "batch " + std::to_string(batch) + ": partner '" + partner->name + "' has " +
+         std::to_string(partner->backlog) +
+         " deliveries of its events pending, the most quotas.max_backlog (" +
+         std::to_string(partner->quotas.max_backlog) +
+         ") allows; publish it again once they are delivered";
+}
+
+void PartnerDoor::add_backlog(std::string_view name) {
+  if (auto it = partners_.find(name); it != partners_.end()) {
+    ++it->second.backlog;
+  }
+}
+
+void PartnerDoor::release_backlog(std::string_view name) {
+  if (auto it = partners_.find(name); it != partners_.end() && it->second.backlog > 0) {
+    --it->second.backlog;
+  }
 }
 
 uint32_t PartnerDoor::max_unacked(std::string_view name, uint32_t hub_default) const {

@@ -38,6 +38,7 @@ struct PartnerDoorCounters {
   uint64_t connections_refused = 0;  // hellos refused: over max_connections, revoked, mismatched
   uint64_t acks_delayed = 0;         // acks held back by a partner's events/s or bytes/s quota
   uint64_t disconnected = 0;         // live connections closed because their partner was revoked
+  uint64_t backlog_refused = 0;      // batches told to retry later: over quotas.max_backlog
 };
 
 class PartnerDoor final : public EventGate {
@@ -54,6 +55,9 @@ class PartnerDoor final : public EventGate {
     // cost at the quota's rate; an ack may go once both are within one second of now.
     Clock::time_point events_due{};
     Clock::time_point bytes_due{};
+    // Deliveries of its events not yet done (acked or dead-lettered), counted in this run while
+    // quotas.max_backlog is set.
+    uint64_t backlog = 0;
   };
 
   explicit PartnerDoor(std::shared_ptr<spdlog::logger> logger);
@@ -82,6 +86,14 @@ class PartnerDoor final : public EventGate {
   // buckets and returns when its ack may go (`now` when within quota). Counts a delay.
   Clock::time_point charge(std::string_view partner, uint32_t events, uint64_t bytes,
                            Clock::time_point now);
+
+  // quotas.max_backlog: whether `partner` has one (its deliveries are then counted); why batch
+  // `batch` must wait (PublishReject.retry_later), or empty; and a delivery of its events made
+  // or done.
+  bool counts_backlog(std::string_view partner) const;
+  std::string backlog_refusal(std::string_view partner, uint64_t batch) const;
+  void add_backlog(std::string_view partner);
+  void release_backlog(std::string_view partner);
 
   // The partner's window of unacknowledged batches: its quota, or `hub_default`.
   uint32_t max_unacked(std::string_view partner, uint32_t hub_default) const;
