@@ -602,6 +602,22 @@ TEST_F(PartnerDoorTest, OverMaxConnectionsANewConnectionIsClosedAndCounted) {
   EXPECT_TRUE(second.hello().has_welcome());
 }
 
+TEST_F(PartnerDoorTest, ConnectionsThatFailTheHandshakeGiveTheirSlotBack) {
+  max_connections_ = 1;
+  start();
+  {
+    // An unknown key, refused again on each of ZeroMQ's reconnection attempts.
+    const CurveKeyPair stranger = new_keys();
+    CurvePeer intruder(context_, endpoint_, hub_keys_.public_key, stranger);
+    EXPECT_TRUE(intruder.saw(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH));
+  }
+  // Its refused connections hold no slot: a known key still gets in.
+  CurvePeer& acme = connect(acme_keys_);
+  EXPECT_TRUE(acme.saw(ZMQ_EVENT_HANDSHAKE_SUCCEEDED));
+  EXPECT_TRUE(acme.hello().has_welcome());
+  EXPECT_EQ(stats().door.connections_refused, 0u);
+}
+
 TEST_F(PartnerDoorTest, ALocalPeerCannotTakeTheDoorsNamespace) {
   start();
   void* local = zmq_socket(context_, ZMQ_DEALER);

@@ -277,10 +277,19 @@ void Broker::shut_down_later(int fd) {
   }
   // ZeroMQ offers no way to close one connection of a ROUTER; shutting its socket down makes
   // ZeroMQ see the connection end and clean up (the fd stays ZeroMQ's to close). Done after a
-  // grace period, so the Refused just queued is written first.
+  // grace period, so the Refused just queued is written first; and only if the fd is still that
+  // connection (same remote address and port), not one that reused the number meanwhile.
+  sockaddr_storage peer{};
+  socklen_t peer_size = sizeof(peer);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0) {
+    return;  // already gone
+  }
   auto timer = std::make_shared<boost::asio::steady_timer>(io_, kCloseGrace);
-  timer->async_wait([timer, fd](const boost::system::error_code& ec) {
-    if (!ec) {
+  timer->async_wait([timer, fd, peer, peer_size](const boost::system::error_code& ec) {
+    sockaddr_storage now{};
+    socklen_t now_size = sizeof(now);
+    if (!ec && ::getpeername(fd, reinterpret_cast<sockaddr*>(&now), &now_size) == 0 &&
+        now_size == peer_size && std::memcmp(&now, &peer, peer_size) == 0) {
       ::shutdown(fd, SHUT_RDWR);
     }
   });
