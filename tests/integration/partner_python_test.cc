@@ -20,6 +20,11 @@ using std::chrono::seconds;
 class PartnerPython : public ::testing::Test {
  protected:
   void SetUp() override {
+    const CommandResult modules =
+        run_command({"/usr/bin/python3", "-c", "import zmq, google.protobuf"}, seconds(30));
+    ASSERT_EQ(modules.status, 0) << "the example needs Debian's python3-zmq and python3-protobuf "
+                                    "(scripts/dev.sh installs them):\n"
+                                 << modules.output;
     std::filesystem::create_directories(dir_ / "keys");
     for (const char* name : {"hub", "acme", "beta"}) {
       const CommandResult made = run_command(
