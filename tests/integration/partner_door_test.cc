@@ -381,6 +381,18 @@ TEST_F(PartnerDoorTest, AKnownKeyPublishesAndItsEventsAreRoutedFromThePartner) {
   EXPECT_EQ(s.per_route[1], 0u);
 }
 
+TEST_F(PartnerDoorTest, APublishBeforeHelloIsRefusedNotAcknowledged) {
+  start();
+  CurvePeer& acme = connect(acme_keys_);
+  acme.send(publish(1, {event("too-early")}));
+  const wire::Frame reply = acme.receive();
+  ASSERT_TRUE(reply.has_refused()) << reply.DebugString();
+  EXPECT_EQ(reply.refused().reason(),
+            "this connection has not been welcomed: say hello first (publish refused)");
+  EXPECT_EQ(stats().published, 0u);
+  EXPECT_TRUE(acme.hello().has_welcome());
+}
+
 TEST_F(PartnerDoorTest, AWrongServerKeyFailsTheHandshake) {
   start();
   const CurveKeyPair other = new_keys();
