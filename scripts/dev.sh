@@ -24,6 +24,7 @@ PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev libcurl4-openssl-dev curl openssl
+  python3-zmq python3-protobuf
 )
 
 install_missing() {

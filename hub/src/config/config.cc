@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "config/did_you_mean.h"
+#include "config/partners_section.h"
 #include "config/plugin_search.h"
 #include "config/yaml_reader.h"
 #include "config/yaml_to_json.h"
@@ -70,7 +71,8 @@ using config_internal::YamlReader;
 constexpr size_t kMaxInstanceName = 64;
 constexpr uint32_t kMaxBatch = 65536;
 
-const std::vector<std::string> kTopKeys = {"hub", "journal", "plugins", "routes"};
+const std::vector<std::string> kTopKeys = {"hub",          "journal",  "plugins",
+                                           "partner_door", "partners", "routes"};
 const std::vector<std::string> kJournalKeys = {
     "kind", "file", "sync", "retention", "dedup_window", "max_events", "verify_on_open"};
 const std::vector<std::string> kRetryKeys = {"max_attempts", "initial_backoff", "max_backoff",
@@ -155,6 +157,7 @@ struct InstanceInfo {
   int line = 0;
   std::string plugin;            // as written
   std::optional<uint32_t> kind;  // known only when the library was inspected successfully
+  bool partner = false;          // a partner (partners:), which publishes and never receives
 };
 
 class Loader {
@@ -216,7 +219,19 @@ ConfigResult Loader::run() {
   load_hub(YamlReader::find(entries, "hub"));
   load_journal(YamlReader::find(entries, "journal"));
   load_plugins(YamlReader::find(entries, "plugins"), top);
+  // Partners after the instances (their names must differ) and before the routes (which may
+  // take events from a partner, as from a source).
+  config_internal::load_partner_sections(reader_, YamlReader::find(entries, "partner_door"),
+                                         YamlReader::find(entries, "partners"), config_);
+  for (const PartnerConfig& partner : config_.partners) {
+    if (!partner.name.empty() && instances_.count(partner.name) == 0) {
+      instances_.emplace(partner.name,
+                         InstanceInfo{partner.where.line, {}, SIMPANG_KIND_SOURCE, true});
+      instance_names_.push_back(partner.name);
+    }
+  }
   load_routes(YamlReader::find(entries, "routes"));
+  config_internal::apply_partner_clients(reader_, config_);
 
   ConfigResult result;
   result.diagnostics = reader_.take_diagnostics();
@@ -716,6 +731,10 @@ void Loader::load_route(const YAML::Node& item, size_t index) {
           message += did_you_mean_suffix(name, instance_names_);
         }
         reader_.error(node.Mark(), message);
+      } else if (it->second.partner) {
+        reader_.error(node.Mark(), owner + " sends events to '" + name +
+                                       "', which is a partner: partners publish through the "
+                                       "partner door and receive nothing from it");
       } else if (it->second.kind == SIMPANG_KIND_SOURCE) {
         reader_.error(node.Mark(), owner + " sends events to '" + name + "', but its plugin '" +
                                        it->second.plugin + "' is " + kind_text(*it->second.kind) +

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "config/partners_config.h"
 #include "journal/journal_options.h"
 #include "router/route_definition.h"  // RouteConfig, RetryPolicy, Ordering, SourceLocation
 #include "simpang/base/duration.h"
@@ -113,6 +114,8 @@ struct Config {
   JournalOptions journal;
   std::vector<PluginInstanceConfig> plugins;
   std::vector<RouteConfig> routes;
+  PartnerDoorConfig partner_door;       // the tcp door for partners (config/partners_config.h)
+  std::vector<PartnerConfig> partners;  // who may come in, and what each may do
 
   const PluginInstanceConfig* find_plugin(std::string_view name) const;
 };

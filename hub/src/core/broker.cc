@@ -72,6 +72,7 @@ Broker::Broker(boost::asio::io_context& io, void* zmq_context, Journal& journal,
 }
 
 Broker::~Broker() {
+  close_door();
   reader_.join();
   watcher_.reset();
   if (socket_ != nullptr) {
@@ -146,6 +147,12 @@ void Broker::stop() {
   if (watcher_) {
     watcher_->stop();
   }
+  if (door_watcher_) {
+    door_watcher_->stop();
+  }
+  if (door_timer_) {
+    door_timer_->cancel();
+  }
   flush_updates();
   wire::Frame bye;
   bye.mutable_bye()->set_reason("hub stopping");
@@ -180,6 +187,10 @@ void Broker::on_ready() {
       break;
     }
     std::string id(static_cast<const char*>(zmq_msg_data(&identity)), zmq_msg_size(&identity));
+    if (PartnerDoor::is_door_identity(id)) {
+      refuse_reserved_identity(id, body);  // the door's namespace: never a local connection's
+      continue;
+    }
     if (zmq_msg_more(&body)) {
       size_t size = zmq_msg_size(&body);
       while (zmq_msg_more(&body) && zmq_msg_recv(&body, socket_, ZMQ_DONTWAIT) >= 0) {
@@ -212,7 +223,11 @@ void Broker::handle_message(const std::string& identity, const void* data, size_
     return;
   }
   if (frame.has_hello()) {
-    handle_hello(identity, frame.hello());
+    if (PartnerDoor::is_door_identity(identity)) {
+      handle_partner_hello(identity, frame.hello());
+    } else {
+      handle_hello(identity, frame.hello());
+    }
     return;
   }
   PeerTable::Peer* peer = peers_.find(identity);
@@ -373,7 +388,7 @@ void Broker::welcome(const std::string& identity, uint64_t session,
   w->set_protocol_version(SIMPANG_WIRE_PROTOCOL_VERSION);
   w->set_heartbeat_ms(static_cast<uint32_t>(options_.heartbeat.count()));
   w->set_max_batch(options_.max_batch);
-  w->set_max_unacked(options_.max_unacked);
+  w->set_max_unacked(max_unacked_of(peer, identity));
   w->set_max_event_bytes(options_.limits.max_event_bytes);
   w->set_max_frame_bytes(options_.max_frame_bytes);
   w->set_max_attributes(options_.limits.max_attributes);
@@ -415,6 +430,10 @@ void Broker::forget_peer(const std::string& identity, PeerLoss loss) {
   // Acks held for this peer are moot: it resends those batches after it says hello again.
   intake_.drop_held(identity);
   std::optional<PeerTable::Peer> gone = peers_.remove(identity);
+  if (PartnerDoor::is_door_identity(identity)) {
+    forget_door_connection(identity, loss);  // no supervisor looks after a partner
+    return;
+  }
   if (on_lost_ && is_unexpected(loss)) {
     on_lost_(gone->instance, std::string("it ") + describe(loss));
   }
@@ -430,6 +449,13 @@ void Broker::handle_publish(PeerTable::Peer& peer, const std::string& identity,
   if (!admit_publish(peer, identity, publish)) {
     return;
   }
+  EventGate* gate = nullptr;
+  if (PartnerDoor::is_door_identity(identity)) {
+    if (!admit_partner_publish(identity, publish)) {
+      return;
+    }
+    gate = door_.get();  // the partner's rights: which types and sources it may publish
+  }
   ++peer.unacked;
   intake_.submit(
       identity, peer.instance, publish, *table_,
@@ -439,7 +465,8 @@ void Broker::handle_publish(PeerTable::Peer& peer, const std::string& identity,
                           [this, routed = std::move(routed), result = std::move(result)]() mutable {
                             on_appended(std::move(routed), std::move(result));
                           });
-      });
+      },
+      gate);
 }
 
 bool Broker::admit_publish(PeerTable::Peer& peer, const std::string& identity,
@@ -457,12 +484,12 @@ bool Broker::admit_publish(PeerTable::Peer& peer, const std::string& identity,
       rejection->set_index(static_cast<uint32_t>(i));
       rejection->set_reason(reason);
     }
-  } else if (peer.unacked >= options_.max_unacked) {
+  } else if (const uint32_t window = max_unacked_of(peer, identity); peer.unacked >= window) {
     // Refused rather than buffered, so a peer ignoring its window cannot make the hub hold more
     // than max_unacked of its batches. It may publish the batch again once one is answered.
     reason = "batch " + std::to_string(publish.batch()) + " arrived with " +
              std::to_string(peer.unacked) + " batches unacknowledged, the most max_unacked (" +
-             std::to_string(options_.max_unacked) + ") allows";
+             std::to_string(window) + ") allows";
     reject->set_retry_later(reason);
   } else {
     return true;
@@ -486,9 +513,14 @@ void Broker::answered(const std::string& identity) {
 void Broker::on_appended(std::shared_ptr<RoutedPublish> routed,
                          PublishIntake::AppendResult result) {
   wire::Frame reply;
+  // A partner with a max_backlog: each delivery of its events is counted until it is done.
+  const std::string* backlog_of = backlog_partner(routed->identity);
   const bool durable =
       intake_.complete(*routed, std::move(result), SystemClock::now(), reply,
-                       [this](uint32_t destination, Pending pending) {
+                       [this, backlog_of](uint32_t destination, Pending pending) {
+                         if (backlog_of != nullptr) {
+                           track_backlog(*backlog_of, pending.id);
+                         }
                          Slot& slot = slots_[destination];
                          if (!slot.destination.enqueue(std::move(pending))) {
                            maybe_load(slot);  // left in the journal: page it in once there is room
@@ -496,8 +528,7 @@ void Broker::on_appended(std::shared_ptr<RoutedPublish> routed,
                          touched_[destination] = true;
                        });
   if (!durable) {
-    answered(routed->identity);
-    send(routed->identity, reply);
+    reply_to_publisher(routed->identity, reply);
     return;
   }
   for (size_t d = 0; d < slots_.size(); ++d) {
@@ -508,13 +539,16 @@ void Broker::on_appended(std::shared_ptr<RoutedPublish> routed,
   }
   intake_.answer(routed->identity, reply,
                  [this](const std::string& identity, const wire::Frame& frame) {
-                   answered(identity);
-                   send(identity, frame);
+                   reply_to_publisher(identity, frame);
                  });
 }
 
 void Broker::release_held_acks() {
   intake_.release_held([this](const std::string& identity, const std::string& bytes) {
+    if (PartnerDoor::is_door_identity(identity)) {
+      door_reply(identity, bytes);
+      return;
+    }
     answered(identity);
     send_bytes(identity, bytes);
   });
@@ -637,6 +671,9 @@ void Broker::set_peer_observer(std::function<void(const std::string&)> connected
 }
 
 void Broker::flush_updates() {
+  if (!door_backlog_.empty()) {
+    release_backlog(updates_);  // partners' deliveries done: their backlogs shrink
+  }
   if (!updates_.empty()) {
     journal_.update(std::move(updates_));
     updates_.clear();
@@ -668,8 +705,13 @@ void Broker::send_bytes(const std::string& identity, const std::string& bytes) {
 }
 
 void Broker::send_message(const std::string& identity, zmq_msg_t& message) {
-  if (zmq_send(socket_, identity.data(), identity.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-      zmq_msg_send(&message, socket_, ZMQ_DONTWAIT) < 0) {
+  // A door connection's key is the door's prefix and its routing id on the door socket.
+  const bool door = PartnerDoor::is_door_identity(identity);
+  void* socket = door ? door_socket_ : socket_;
+  const std::string_view routing_id = door ? PartnerDoor::routing_id_of(identity) : identity;
+  if (socket == nullptr ||
+      zmq_send(socket, routing_id.data(), routing_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+      zmq_msg_send(&message, socket, ZMQ_DONTWAIT) < 0) {
     const int error = zmq_errno();
     zmq_msg_close(&message);  // not sent: still ours
     if (error == EHOSTUNREACH) {
@@ -685,8 +727,8 @@ void Broker::send_message(const std::string& identity, zmq_msg_t& message) {
   }
   peers_.sent(identity, Clock::now());
   // A send can leave messages readable without a new edge on ZMQ_FD.
-  if (watcher_) {
-    watcher_->poke();
+  if (ZmqWatcher* watcher = door ? door_watcher_.get() : watcher_.get()) {
+    watcher->poke();
   }
 }
 
@@ -742,6 +784,9 @@ BrokerStats Broker::stats() const {
   stats.bad_frames = bad_frames_;
   stats.refused = refused_;
   stats.batches_refused = batches_refused_;
+  if (door_) {
+    stats.door = door_->counters();
+  }
   stats.per_destination.reserve(slots_.size());
   for (const auto& slot : slots_) {
     const DestinationDepth depth = slot.destination.depth();
@@ -795,6 +840,13 @@ void Broker::log_summary() {
        << " duplicates=" << s.duplicates << " retried=" << s.retried << " dead=" << s.dead
        << " bad_frames=" << s.bad_frames << " refused=" << s.refused
        << " batches_refused=" << s.batches_refused;
+  if (door_) {
+    line << " door.events_refused=" << s.door.events_refused
+         << " door.connections_refused=" << s.door.connections_refused
+         << " door.acks_delayed=" << s.door.acks_delayed
+         << " door.disconnected=" << s.door.disconnected
+         << " door.backlog_refused=" << s.door.backlog_refused;
+  }
   for (size_t r = 0; r < s.per_route.size(); ++r) {
     line << " route." << table_->route_name(static_cast<uint32_t>(r)) << "=" << s.per_route[r];
   }

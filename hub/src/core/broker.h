@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -31,13 +32,16 @@
 
 #include "common/asio.h"
 #include "common/log_limiter.h"
+#include "config/partners_config.h"
 #include "core/destination.h"
+#include "core/partner_door.h"
 #include "core/peer_table.h"
 #include "core/publish_intake.h"
 #include "core/route_policies.h"
 #include "core/zmq_watcher.h"
 #include "journal/journal.h"
 #include "router/route_table.h"
+#include "security/zap_handler.h"
 #include "simpang/base/event_rules.h"
 #include "simpang/base/status.h"
 #include "simpang/v1/wire.pb.h"
@@ -80,6 +84,7 @@ struct BrokerStats {
   uint64_t bad_frames = 0;       // messages that are not a wire Frame (garbage, empty, truncated)
   uint64_t refused = 0;          // hellos refused, and frames from peers not welcomed
   uint64_t batches_refused = 0;  // Publish frames refused whole: over max_batch or max_unacked
+  PartnerDoorCounters door;      // the partner door's (all zero while it is closed)
   std::vector<uint64_t> per_route;        // deliveries each route produced, by route index
   std::vector<uint64_t> per_destination;  // deliveries acked, by destination index
 };
@@ -112,6 +117,15 @@ class Broker {
 
   // Binds the ROUTER socket to every endpoint, loads what the journal owes, and starts serving.
   Status start(const std::vector<std::string>& endpoints);
+  // Opens the partner door (broker_door.cc): the ZAP handler with the partners' keys, then a
+  // CURVE-server ROUTER bound to door.listen. Nothing when door.listen is empty. REQUIRES: start()
+  // succeeded; called before the loop runs, or on it.
+  Status open_door(const PartnerDoorConfig& door, const std::vector<PartnerConfig>& partners);
+  // The door's endpoint as bound (the port chosen when listen asked for port 0); empty if closed.
+  const std::string& door_endpoint() const { return door_endpoint_; }
+  // A reload's partners: the ZAP handler gets the new keys; live connections of a partner removed
+  // or whose key changed are told (Refused), closed, and refused if they speak again.
+  void reload_partners(const std::vector<PartnerConfig>& partners);
   // Says goodbye to every peer and closes the socket.
   void stop();
   // The journal carried out a replay for these destinations: load what it added.
@@ -185,6 +199,44 @@ class Broker {
   // held acks are dropped, and a supervisor hears of an unexpected loss.
   void forget_peer(const std::string& identity, PeerLoss loss);
 
+  // ---- The partner door (broker_door.cc)
+  using Clock = std::chrono::steady_clock;
+  struct DoorConnection {
+    std::string partner;  // the ZAP User-Id its CURVE key mapped to
+    int fd = -1;          // its TCP connection (ZMQ_SRCFD), to close it when it is revoked
+    std::deque<Clock::time_point> ack_at;  // per unanswered batch: when its ack may go (quotas)
+    std::deque<std::pair<Clock::time_point, std::string>> delayed;  // acks waiting for their time
+  };
+  void close_door();
+  void on_door_ready();
+  // A door connection left the peer table for `loss`: its delayed acks go; a silent or garbling
+  // one has its TCP connection closed.
+  void forget_door_connection(const std::string& identity, PeerLoss loss);
+  // Connections accepted and closed on the door socket (its monitor): the max_connections limit.
+  void on_door_monitor();
+  void handle_partner_hello(const std::string& identity, const simpang::v1::wire::Hello& hello);
+  // Answers `identity` with Refused{reason}, counts and logs it, forgets its session and, when
+  // `close`, shuts its TCP connection (door_fd_) down after a grace period.
+  void refuse_door(const std::string& identity, const std::string& reason, bool close = true);
+  void shut_down_later(int fd);
+  // Whether a partner's Publish may go on (otherwise it was answered: over its max_backlog); if
+  // so charges its quotas, recording when its ack may go.
+  bool admit_partner_publish(const std::string& identity,
+                             const simpang::v1::wire::Publish& publish);
+  // The partner whose deliveries are counted for the publish answered to `identity`, or null.
+  const std::string* backlog_partner(const std::string& identity) const;
+  void track_backlog(const std::string& partner, uint64_t delivery_id);
+  // Deliveries acked or dead-lettered in `updates` no longer count in their partners' backlogs.
+  void release_backlog(const std::vector<DeliveryUpdate>& updates);
+  // The reply to a partner's Publish: sent now, or when its quota allows (in order).
+  void door_reply(const std::string& identity, std::string bytes);
+  void arm_door_timer();
+  // The reply to a publisher's Publish, through the door's quotas for a partner.
+  void reply_to_publisher(const std::string& identity, const simpang::v1::wire::Frame& frame);
+  uint32_t max_unacked_of(const PeerTable::Peer& peer, const std::string& identity) const;
+  // A message on the local socket from a routing id in the door's namespace: refused there.
+  void refuse_reserved_identity(const std::string& identity, zmq_msg_t& body);
+
   // Sends what the destination's credit allows, then pages from the journal if it is behind.
   void dispatch(Slot& slot);
   void arm_retry_timer(Slot& slot);
@@ -245,6 +297,27 @@ class Broker {
   std::unique_ptr<char[]> arena_block_;
   std::unique_ptr<google::protobuf::Arena> arena_;
   std::vector<bool> touched_;  // destinations that got deliveries from the current completion
+
+  // The partner door; all null / empty while it is closed.
+  std::unique_ptr<PartnerDoor> door_;
+  std::unique_ptr<ZapHandler> zap_;
+  void* door_socket_ = nullptr;
+  std::unique_ptr<ZmqWatcher> door_watcher_;
+  void* door_monitor_ = nullptr;  // PAIR reading the door socket's connection events
+  std::unique_ptr<ZmqWatcher> door_monitor_watcher_;
+  std::set<int> door_fds_;  // accepted connections now (their fds), within max_connections
+  std::unique_ptr<boost::asio::steady_timer> door_timer_;  // releases delayed acks
+  Clock::time_point door_timer_due_{};
+  std::string door_endpoint_;
+  uint32_t door_max_connections_ = 0;  // TCP connections open at once, counted as accepted
+  std::unordered_map<std::string, DoorConnection> door_connections_;  // welcomed, by door identity
+  std::set<std::string> revoked_;  // door identities closed by a reload
+  // Deliveries counted in a partner's backlog (quotas.max_backlog), by delivery id: at most the
+  // sum of the partners' max_backlog, plus the batches in flight.
+  std::unordered_map<uint64_t, std::string> door_backlog_;
+  // The message being handled came through the door: its partner (User-Id) and connection fd.
+  std::string door_partner_;
+  int door_fd_ = -1;
 };
 
 }  // namespace simpang::hub

@@ -18,6 +18,8 @@ const char* describe(PeerLoss loss) {
       return "was replaced by its restarted run";
     case PeerLoss::kBadFrame:
       return "sent a message that is not a wire frame";
+    case PeerLoss::kRevoked:
+      return "was refused at the partner door";
   }
   return "left";
 }

@@ -34,6 +34,7 @@ enum class PeerLoss {
   kSilent,       // it missed kLivenessIntervals heartbeats
   kReplaced,     // its instance was restarted: a hello with the new token took over
   kBadFrame,     // it sent a message that is not a wire Frame, and was refused
+  kRevoked,      // a partner connection refused for good (revoked, over a door limit)
 };
 
 // Words for the log and for a supervisor, e.g. "went silent". Thread rule: none.

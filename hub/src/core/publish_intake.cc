@@ -22,7 +22,7 @@ PublishIntake::PublishIntake(Journal& journal, std::shared_ptr<spdlog::logger> l
 }
 
 AppendBatch PublishIntake::admit(const std::string& publisher, wire::Publish& publish,
-                                 const RouteTable& table, RoutedPublish& routed) {
+                                 const RouteTable& table, RoutedPublish& routed, EventGate* gate) {
   AppendBatch batch;
   batch.publisher = publisher;
   batch.cursors.insert(publish.cursors().begin(), publish.cursors().end());
@@ -32,6 +32,7 @@ AppendBatch PublishIntake::admit(const std::string& publisher, wire::Publish& pu
   for (int i = 0; i < events->size(); ++i) {
     std::string& bytes = *events->Mutable(i);
     std::string reason;
+    bool gated = false;  // refused by the gate, which logged it
     AttributeSpans spans;
     // Only the attributes: the data is neither needed nor copied here. This is the one parse the
     // event gets; what the delivery path needs of it is kept in its EventRecord.
@@ -40,6 +41,10 @@ AppendBatch PublishIntake::admit(const std::string& publisher, wire::Publish& pu
     } else {
       // The rules the SDK applies on emit, in the same words; empty when the event meets them.
       reason = check_event(event_, event_.spec_version(), bytes.size(), limits_).message();
+      if (reason.empty() && gate != nullptr) {
+        reason = gate->refusal(publisher, event_);
+        gated = !reason.empty();
+      }
     }
     if (!reason.empty()) {
       if (!routed.rejections) {
@@ -50,7 +55,7 @@ AppendBatch PublishIntake::admit(const std::string& publisher, wire::Publish& pu
       rejection->set_reason(reason);
       ++counters_.rejected;
       uint64_t held_back = 0;
-      if (logger_ && rejection_log_.allow(LogLimiter::Clock::now(), held_back)) {
+      if (logger_ && !gated && rejection_log_.allow(LogLimiter::Clock::now(), held_back)) {
         logger_->warn("instance={} batch={} event {} rejected: {}{}", publisher, publish.batch(), i,
                       reason, LogLimiter::suffix(held_back));
       }

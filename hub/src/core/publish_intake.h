@@ -59,6 +59,16 @@ struct RoutedPublish {
   std::unique_ptr<simpang::v1::wire::PublishReject> rejections;  // null while none was rejected
 };
 
+// A further rule a publisher's events must meet beyond check_event (a partner's rights: the types
+// and sources it may publish). Consulted for each event that passed the shared checks; it counts
+// and logs its own refusals (the intake does not log them again). Thread rule: the loop thread.
+class EventGate {
+ public:
+  virtual ~EventGate() = default;
+  // Why `publisher` may not publish `event` (valid UTF-8), or empty when it may.
+  virtual std::string refusal(std::string_view publisher, const simpang::v1::Event& event) = 0;
+};
+
 // Counters, monotonic since start.
 struct IntakeCounters {
   uint64_t published = 0;           // events accepted and made durable
@@ -81,14 +91,16 @@ class PublishIntake {
   // Validates and routes the events of `publish` from instance `publisher` into `routed`, moving
   // the accepted events' bytes out of `publish`, and returns the batch for the journal (with the
   // publisher's cursors). Rejected events get a reason in routed.rejections.
+  // `gate`, when given, is asked about every event that meets the shared rules.
   AppendBatch admit(const std::string& publisher, simpang::v1::wire::Publish& publish,
-                    const RouteTable& table, RoutedPublish& routed);
+                    const RouteTable& table, RoutedPublish& routed, EventGate* gate = nullptr);
   // admit(), then hands the batch to the journal. `done(routed, result)` runs on the journal's
   // writer thread once the batch is durable or failed: it must post to the loop, and nothing
   // else. `identity` is where the reply will go.
   template <typename Done>
   void submit(std::string identity, const std::string& publisher,
-              simpang::v1::wire::Publish& publish, const RouteTable& table, Done done);
+              simpang::v1::wire::Publish& publish, const RouteTable& table, Done done,
+              EventGate* gate = nullptr);
   // A completed append, back on the loop: counts it, calls enqueue(destination index, Pending)
   // for every delivery of every event that is not a duplicate (accepted at `now`), and fills
   // `reply` (the ack, or the reject naming the refused events). Returns false when the journal
@@ -149,12 +161,12 @@ class PublishIntake {
 
 template <typename Done>
 void PublishIntake::submit(std::string identity, const std::string& publisher,
-                           simpang::v1::wire::Publish& publish, const RouteTable& table,
-                           Done done) {
+                           simpang::v1::wire::Publish& publish, const RouteTable& table, Done done,
+                           EventGate* gate) {
   auto routed = std::make_shared<RoutedPublish>();
   routed->identity = std::move(identity);
   routed->batch = publish.batch();
-  AppendBatch batch = admit(publisher, publish, table, *routed);
+  AppendBatch batch = admit(publisher, publish, table, *routed, gate);
   ++appends_in_progress_;
   journal_.append(std::move(batch),
                   [routed = std::move(routed), done = std::move(done)](

@@ -4,6 +4,7 @@
 #include <zmq.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "common/random_token.h"
 #include "journal/open_journal.h"
@@ -117,6 +118,15 @@ Status RunningHub::open(std::unique_ptr<RouteTable> table) {
   if (auto status = broker_->start({kInprocEndpoint, options_.ipc_endpoint}); !status.ok()) {
     return status;
   }
+  // The partner door, when configured: its ZAP handler and CURVE socket in this context.
+  SIMPANG_RETURN_IF_ERROR(broker_->open_door(config_.partner_door, config_.partners));
+  if (!broker_->door_endpoint().empty()) {
+    // Where the door listens, for operators and tests when the port was chosen by the system.
+    std::error_code ec;
+    std::filesystem::create_directories(config_.hub.state_dir, ec);
+    std::ofstream(config_.hub.state_dir / "partner-door.endpoint")
+        << broker_->door_endpoint() << "\n";
+  }
   // Process-isolated instances run as `simpang plugin-host` children of the executable.
   supervisor_ = std::make_unique<ProcessSupervisor>(
       io_, logger_, options_.executable, options_.ipc_endpoint, config_.hub.heartbeat,
@@ -198,6 +208,16 @@ void RunningHub::reload(Config next) {
     logger_->error("reload refused: {}", swapped.message());
     return;
   }
+  // The partners' keys and rights; connections of a revoked partner are closed.
+  if (next.partner_door.listen != config_.partner_door.listen ||
+      next.partner_door.secret_key != config_.partner_door.secret_key) {
+    logger_->warn("reload: partner_door.listen and partner_door.secret_key apply on restart");
+  }
+  on_loop([&] {
+    broker_->reload_partners(next.partners);
+    return 0;
+  });
+  config_.partners = next.partners;
   // Then the instances that went away or changed stop (their unsettled deliveries go back to
   // their queues), and the new or changed ones start.
   stop_named(removed);
