@@ -272,10 +272,28 @@ void Runtime::run() {
   finished_.set_value();
 }
 
+void Runtime::set_curve_client(std::string server_public_key, std::string public_key,
+                               std::string secret_key) {
+  curve_server_key_ = std::move(server_public_key);
+  curve_public_key_ = std::move(public_key);
+  curve_secret_key_ = std::move(secret_key);
+}
+
 void Runtime::open_socket() {
   socket_ = zmq_socket(host_.zmq_context, ZMQ_DEALER);
   if (socket_ == nullptr) {
     throw std::runtime_error(errno_text("zmq_socket"));
+  }
+  if (!curve_server_key_.empty()) {
+    // Z85 keys are given with their terminating NUL (41 bytes), as zmq_setsockopt wants them.
+    const std::pair<int, const std::string*> keys[] = {{ZMQ_CURVE_SERVERKEY, &curve_server_key_},
+                                                       {ZMQ_CURVE_PUBLICKEY, &curve_public_key_},
+                                                       {ZMQ_CURVE_SECRETKEY, &curve_secret_key_}};
+    for (const auto& [option, key] : keys) {
+      if (zmq_setsockopt(socket_, option, key->c_str(), key->size() + 1) != 0) {
+        throw std::runtime_error(errno_text("setting a CURVE key"));
+      }
+    }
   }
   // A routing id of our own, random, so it never collides with another connection's (the hub
   // ignores a connection presenting one already in use) and a reconnect of this socket keeps it.

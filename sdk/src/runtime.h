@@ -49,6 +49,11 @@ class Runtime final : public Context {
   simpang_stop_result stop(std::chrono::milliseconds deadline);
 
   void set_last_error(std::string message);
+
+  // Makes the socket a CurveZMQ client with these keys (Z85, 40 characters each), for a partner's
+  // program connecting to the hub's partner door over tcp. REQUIRES: before start().
+  void set_curve_client(std::string server_public_key, std::string public_key,
+                        std::string secret_key);
   const char* last_error();
 
   // Context.
@@ -155,6 +160,10 @@ class Runtime final : public Context {
   std::string instance_name_;
   std::string endpoint_;
   std::string hub_token_;  // a secret: in the Hello, never in a log
+  // CurveZMQ client keys (Z85), empty unless set_curve_client(); the secret is never logged.
+  std::string curve_server_key_;
+  std::string curve_public_key_;
+  std::string curve_secret_key_;
   std::filesystem::path state_dir_;
   nlohmann::json config_;
   std::chrono::milliseconds heartbeat_{1000};

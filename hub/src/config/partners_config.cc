@@ -398,6 +398,14 @@ nlohmann::json http_client(const PartnerConfig& partner, bool shown) {
   if (!secrets.empty()) {
     client["webhook_secrets"] = secrets;
   }
+  // The same rates at the HTTP door (source-http answers 429 beyond them). Each door keeps its
+  // own buckets: a partner using both may send its quota through each.
+  if (partner.quotas.events_per_second > 0) {
+    client["events_per_second"] = partner.quotas.events_per_second;
+  }
+  if (partner.quotas.bytes_per_second > 0) {
+    client["bytes_per_second"] = partner.quotas.bytes_per_second;
+  }
   return client;
 }
 

@@ -33,6 +33,7 @@ partners:
     http:
       token: ${env:SIMPANG_TEST_BETA_TOKEN}
     publish: {types: [talent.person.*, talent.course.*], source_prefix: /partners/beta/}
+    quotas: {events_per_second: 50, bytes_per_second: 64KiB}
 )";
   LoadOptions options;
   options.default_plugin_dirs = {SIMPANG_TEST_PLUGIN_DIR};
@@ -50,6 +51,10 @@ partners:
   ASSERT_EQ(read.clients[1].types.size(), 2u);
   EXPECT_TRUE(read.clients[1].types[0].matches("talent.person.created"));
   EXPECT_FALSE(read.clients[1].types[1].matches("talent.person.created"));
+  // The partner's rates hold at the HTTP door too; acme has none.
+  EXPECT_EQ(read.clients[0].events_per_second, 0);
+  EXPECT_EQ(read.clients[1].events_per_second, 50);
+  EXPECT_EQ(read.clients[1].bytes_per_second, 65536);
   unsetenv("SIMPANG_TEST_BETA_TOKEN");
 }
 
