@@ -39,4 +39,11 @@ else
   status=1
 fi
 
+DOOR_BENCH="$BUILD_DIR/bin/simpang-door-bench"
+if [ -x "$DOOR_BENCH" ]; then
+  echo
+  echo "==> simpang-door-bench"
+  "$DOOR_BENCH" || status=$?
+fi
+
 exit $status
