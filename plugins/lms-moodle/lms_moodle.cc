@@ -29,6 +29,12 @@ std::optional<int64_t> to_int(const std::optional<std::string>& text) {
   return v;
 }
 
+// A refusal of one course or user: a per-item failure, or a capability the token's role lacks in
+// that course's context only (Moodle's nopermissions on a call about one course or user).
+bool refused_item(const Failure& failure) {
+  return failure.kind == FailureKind::kItem || failure.errorcode == "nopermissions";
+}
+
 std::string join(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& n : names) {
@@ -145,6 +151,13 @@ void LmsMoodle::on_site_info(const Reply& reply) {
                                 ", release " + info->release + ") as user '" + info->username +
                                 "'; the service offers " + std::to_string(info->functions.size()) +
                                 " functions");
+  for (const std::string& name : optional) {
+    ctx_.log(LogLevel::kWarn,
+             "the token's service lacks " + name + ": " +
+                 (name == kCompletionStatus ? "talent.completion.recorded"
+                                            : "talent.credential.issued") +
+                 " events are not emitted until it is added to the external service");
+  }
   if (!required.empty()) {
     degrade("the token's service lacks " + join(required) +
             " (add them to the external service in Site administration > Server > Web "
@@ -155,13 +168,6 @@ void LmsMoodle::on_site_info(const Reply& reply) {
       std::find(optional.begin(), optional.end(), kCompletionStatus) == optional.end();
   follow_badges_ =
       config_.badges && std::find(optional.begin(), optional.end(), kUserBadges) == optional.end();
-  for (const std::string& name : optional) {
-    ctx_.log(LogLevel::kWarn,
-             "the token's service lacks " + name + ": " +
-                 (name == kCompletionStatus ? "talent.completion.recorded"
-                                            : "talent.credential.issued") +
-                 " events are not emitted until it is added to the external service");
-  }
   if (state_ == State::kDegraded) {
     ctx_.log(LogLevel::kInfo, "the Moodle site answers again: no longer degraded");
   }
@@ -182,6 +188,8 @@ void LmsMoodle::start_poll() {
   capabilities_.clear();
   poll_events_ = 0;
   poll_skipped_ = 0;
+  courses_listed_ = 0;
+  courses_refused_ = 0;
   calls_->reset_sent();
   nlohmann::json params = nlohmann::json::object();
   if (!config_.courses.empty()) {
@@ -253,13 +261,18 @@ void LmsMoodle::on_page(int64_t courseid, int64_t limitfrom, int64_t limit, cons
       fetch_page(courseid, limitfrom, limit / 2, true);
       return;
     }
-    if (failure.kind == FailureKind::kItem) {
+    if (refused_item(failure)) {
+      if (failure.errorcode == "nopermissions") {
+        ++courses_refused_;
+        last_refusal_ = failure.message;
+      }
       skip_item(kEnrolledUsers, item, failure);
       return;
     }
     abandon_poll(failure, kEnrolledUsers);
     return;
   }
+  ++courses_listed_;
   auto users = parse_enrolled_users(reply.value());
   if (!users.ok()) {
     skip_item(kEnrolledUsers, item,
@@ -311,7 +324,7 @@ void LmsMoodle::check_completion(int64_t courseid, const EnrolledUser& user) {
                       if (reply.failure().errorcode == "completionnotenabled") {
                         completion_off_.insert(courseid);
                       }
-                      if (reply.failure().kind == FailureKind::kItem) {
+                      if (refused_item(reply.failure())) {
                         skip_item(kCompletionStatus, item, reply.failure());
                       } else {
                         abandon_poll(reply.failure(), kCompletionStatus);
@@ -353,7 +366,7 @@ void LmsMoodle::check_badges(int64_t userid) {
     }
     const std::string item = "user " + std::to_string(userid);
     if (!reply.ok()) {
-      if (reply.failure().kind == FailureKind::kItem) {
+      if (refused_item(reply.failure())) {
         skip_item(kUserBadges, item, reply.failure());
       } else {
         abandon_poll(reply.failure(), kUserBadges);
@@ -410,6 +423,11 @@ void LmsMoodle::report_capability(const std::string& capability, const std::stri
 }
 
 void LmsMoodle::on_poll_idle() {
+  if (courses_listed_ == 0 && courses_refused_ > 0) {
+    // Not one course let us list its participants: the role lacks the capability site-wide.
+    degrade("every followed course refused " + std::string(kEnrolledUsers) + ": " + last_refusal_);
+    return;
+  }
   const auto took = std::chrono::steady_clock::now() - poll_started_;
   ctx_.gauge("poll_duration_seconds", std::chrono::duration<double>(took).count());
   ctx_.gauge("poll_requests", static_cast<double>(calls_->sent()));

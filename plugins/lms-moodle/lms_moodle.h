@@ -87,6 +87,9 @@ class LmsMoodle : public simpang::sdk::Source {
   std::set<std::string> capabilities_;  // missing, reported this poll
   uint64_t poll_events_ = 0;
   uint64_t poll_skipped_ = 0;
+  uint64_t courses_listed_ = 0;   // courses whose enrolled users were listed (a page at least)
+  uint64_t courses_refused_ = 0;  // pages refused for a capability (nopermissions)
+  std::string last_refusal_;
 
   // Freshness: every change visible in Moodle when the last complete poll started is published.
   std::optional<std::chrono::steady_clock::time_point> last_complete_start_;
