@@ -11,8 +11,8 @@ using simpang::sdk::Context;
 using simpang::sdk::LogLevel;
 using namespace std::chrono_literals;
 
-// When the last reconciliation pass finished (Unix seconds); a cursor of its own.
-constexpr char kFullSyncCursor[] = "full_sync_at";
+// The reconciliation slot of the next poll (a counter); a cursor of its own.
+constexpr char kSlotCursor[] = "reconcile_slot";
 // The same warning at most this often per key; the rest are counted.
 constexpr auto kLogEvery = 30s;
 constexpr int64_t kMinPageSize = 10;
@@ -33,6 +33,18 @@ std::optional<int64_t> to_int(const std::optional<std::string>& text) {
 // that course's context only (Moodle's nopermissions on a call about one course or user).
 bool refused_item(const Failure& failure) {
   return failure.kind == FailureKind::kItem || failure.errorcode == "nopermissions";
+}
+
+// The reconciliation slot of an enrolment or a learner, out of `slots`: a mix of the ids, so each
+// slot holds about as many as the others.
+uint64_t slot_of(int64_t a, int64_t b, uint64_t slots) {
+  uint64_t x = static_cast<uint64_t>(a) * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(b);
+  x ^= x >> 30;
+  x *= 0xBF58476D1CE4E5B9ULL;
+  x ^= x >> 27;
+  x *= 0x94D049BB133111EBULL;
+  x ^= x >> 31;
+  return x % slots;
 }
 
 std::string join(const std::vector<std::string>& names) {
@@ -179,12 +191,17 @@ void LmsMoodle::start_poll() {
   state_ = State::kPolling;
   poll_started_ = std::chrono::steady_clock::now();
   poll_started_unix_ = now_unix();
-  const auto last_full = to_int(ctx_.cursor(kFullSyncCursor));
-  full_ = !last_full ||
-          poll_started_unix_ - *last_full >=
-              std::chrono::duration_cast<std::chrono::seconds>(config_.full_sync_interval).count();
+  // Reconciliation is spread over the polls of one full_sync_interval: each poll also checks the
+  // enrolments (and learners' badges) of one slot, so every slot comes round once per interval
+  // and no poll is much longer than another.
+  slots_ = static_cast<uint64_t>(
+      std::max<int64_t>(1, config_.full_sync_interval.count() / config_.poll_interval.count()));
+  slot_counter_ =
+      static_cast<uint64_t>(std::max<int64_t>(0, to_int(ctx_.cursor(kSlotCursor)).value_or(0)));
+  slot_ = slot_counter_ % slots_;
   completion_off_.clear();
   badges_checked_.clear();
+  lastaccess_.clear();
   capabilities_.clear();
   poll_events_ = 0;
   poll_skipped_ = 0;
@@ -292,11 +309,19 @@ void LmsMoodle::on_page(int64_t courseid, int64_t limitfrom, int64_t limit, cons
     if (auto change = enrollment_change(site_, courseid, user, seen, poll_started_unix_)) {
       emit_change(std::move(*change));
     }
-    if (follow_completion_ && completion_off_.count(courseid) == 0 &&
-        completion_due(seen, user, full_)) {
-      check_completion(courseid, user);
-    } else if (full_ && follow_badges_) {
-      check_badges(user.id);
+    const bool changed = completion_due(seen, user, false);
+    const bool reconcile =
+        completion_due(seen, user, true) && slot_of(courseid, user.id, slots_) == slot_;
+    if (follow_completion_ && completion_off_.count(courseid) == 0 && (changed || reconcile)) {
+      // What changed first: before the pages still to come; reconciliation after everything.
+      check_completion(courseid, user, /*front=*/changed);
+    }
+    // Badges: when the learner was on the site since their badges were last read (or a new
+    // completion asked for them), and in the learner's reconciliation slot.
+    if (follow_badges_ &&
+        (ctx_.cursor(badges_checked_key(user.id)) != std::to_string(user.lastaccess) ||
+         slot_of(user.id, 0, slots_) == slot_)) {
+      check_badges(user.id, user.lastaccess);
     }
   }
   if (static_cast<int64_t>(users->size()) > limit) {
@@ -310,53 +335,62 @@ void LmsMoodle::on_page(int64_t courseid, int64_t limitfrom, int64_t limit, cons
   }
 }
 
-void LmsMoodle::check_completion(int64_t courseid, const EnrolledUser& user) {
+void LmsMoodle::check_completion(int64_t courseid, const EnrolledUser& user, bool front) {
   const int64_t userid = user.id;
   const int64_t access = user.lastcourseaccess;
-  calls_->enqueue(kCompletionStatus, {{"courseid", courseid}, {"userid", userid}},
-                  [this, courseid, userid, access](const Reply& reply) {
-                    if (state_ != State::kPolling) {
-                      return;
-                    }
-                    const std::string item =
-                        "course " + std::to_string(courseid) + " user " + std::to_string(userid);
-                    if (!reply.ok()) {
-                      if (reply.failure().errorcode == "completionnotenabled") {
-                        completion_off_.insert(courseid);
-                      }
-                      if (refused_item(reply.failure())) {
-                        skip_item(kCompletionStatus, item, reply.failure());
-                      } else {
-                        abandon_poll(reply.failure(), kCompletionStatus);
-                      }
-                      return;
-                    }
-                    auto status = parse_completion_status(reply.value());
-                    if (!status.ok()) {
-                      skip_item(
-                          kCompletionStatus, item,
-                          Failure{FailureKind::kItem, "malformed", status.status().message()});
-                      return;
-                    }
-                    const std::string key = enrollment_key(courseid, userid);
-                    std::optional<EnrollmentSeen> seen;
-                    if (const auto value = ctx_.cursor(key)) {
-                      seen = EnrollmentSeen::decode(*value);
-                    }
-                    if (auto change = completion_change(site_, courseid, userid, access, *status,
-                                                        seen, poll_started_unix_)) {
-                      emit_change(std::move(*change));
-                    } else {
-                      // No event: the cursor alone records that this access was checked.
-                      ctx_.set_cursor(key, after_check(seen, access, status->completed).encode());
-                    }
-                    if (follow_badges_) {
-                      check_badges(userid);
-                    }
-                  });
+  calls_->enqueue(
+      kCompletionStatus, {{"courseid", courseid}, {"userid", userid}},
+      [this, courseid, userid, access, front](const Reply& reply) {
+        if (state_ != State::kPolling) {
+          return;
+        }
+        const std::string item =
+            "course " + std::to_string(courseid) + " user " + std::to_string(userid);
+        if (!reply.ok()) {
+          if (reply.failure().errorcode == "completionnotenabled") {
+            completion_off_.insert(courseid);
+          }
+          if (refused_item(reply.failure())) {
+            skip_item(kCompletionStatus, item, reply.failure());
+          } else {
+            abandon_poll(reply.failure(), kCompletionStatus);
+          }
+          return;
+        }
+        auto status = parse_completion_status(reply.value());
+        if (!status.ok()) {
+          skip_item(kCompletionStatus, item,
+                    Failure{FailureKind::kItem, "malformed", status.status().message()});
+          return;
+        }
+        const std::string key = enrollment_key(courseid, userid);
+        std::optional<EnrollmentSeen> seen;
+        if (const auto value = ctx_.cursor(key)) {
+          seen = EnrollmentSeen::decode(*value);
+        }
+        if (auto change = completion_change(site_, courseid, userid, access, *status, seen,
+                                            poll_started_unix_)) {
+          // With the completion, stored with it: the learner's badges are to be read again,
+          // so a crash before they are cannot lose a badge the completion earned.
+          if (follow_badges_) {
+            ctx_.set_cursor(badges_checked_key(userid), "");
+          }
+          emit_change(std::move(*change));
+          if (follow_badges_) {
+            check_badges(userid, -1);
+          }
+        } else {
+          // No event: the cursor alone records that this access was checked.
+          ctx_.set_cursor(key, after_check(seen, access, status->completed).encode());
+        }
+      },
+      front);
 }
 
-void LmsMoodle::check_badges(int64_t userid) {
+void LmsMoodle::check_badges(int64_t userid, int64_t lastaccess) {
+  if (lastaccess >= 0) {
+    lastaccess_[userid] = lastaccess;
+  }
   if (!badges_checked_.insert(userid).second) {
     return;
   }
@@ -389,6 +423,10 @@ void LmsMoodle::check_badges(int64_t userid) {
         continue;
       }
       emit_change(badge_change(site_, userid, badge));
+    }
+    // After the badges' events: a crash before this leaves the learner's badges to be read again.
+    if (const auto it = lastaccess_.find(userid); it != lastaccess_.end()) {
+      ctx_.set_cursor(badges_checked_key(userid), std::to_string(it->second));
     }
   });
 }
@@ -432,11 +470,10 @@ void LmsMoodle::on_poll_idle() {
   ctx_.gauge("poll_duration_seconds", std::chrono::duration<double>(took).count());
   ctx_.gauge("poll_requests", static_cast<double>(calls_->sent()));
   ctx_.gauge("missing_capabilities", static_cast<double>(capabilities_.size()));
-  if (full_) {
-    ctx_.set_cursor(kFullSyncCursor, std::to_string(poll_started_unix_));
-  }
+  ctx_.set_cursor(kSlotCursor, std::to_string(slot_counter_ + 1));
   ctx_.log(LogLevel::kInfo,
-           std::string(full_ ? "full" : "incremental") + " poll of '" + site_.host + "' done in " +
+           "poll of '" + site_.host + "' (reconciliation slot " + std::to_string(slot_ + 1) +
+               " of " + std::to_string(slots_) + ") done in " +
                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) +
                " ms: " + std::to_string(calls_->sent()) + " requests, " +
                std::to_string(poll_events_) + " events, " + std::to_string(poll_skipped_) +

@@ -50,8 +50,11 @@ class LmsMoodle : public simpang::sdk::Source {
   void on_courses(const Reply& reply);
   void fetch_page(int64_t courseid, int64_t limitfrom, int64_t limit, bool front);
   void on_page(int64_t courseid, int64_t limitfrom, int64_t limit, const Reply& reply);
-  void check_completion(int64_t courseid, const EnrolledUser& user);
-  void check_badges(int64_t userid);
+  // `front`: the learner came back to the course (a change, checked before the rest).
+  void check_completion(int64_t courseid, const EnrolledUser& user, bool front);
+  // `lastaccess`: the learner's last access to the site as this poll saw it, recorded once the
+  // badges are read; -1 when not known here (the page that listed the learner recorded it).
+  void check_badges(int64_t userid, int64_t lastaccess);
   void on_poll_idle();
   // The poll stops here: `reply` said the instance cannot go on (degrade) or a call ran out of
   // retries (the next poll tries again, after a backoff).
@@ -79,12 +82,15 @@ class LmsMoodle : public simpang::sdk::Source {
   int failures_in_a_row_ = 0;  // polls or checks that failed, for the backoff
 
   // The poll under way.
-  bool full_ = false;              // a reconciliation pass
+  uint64_t slots_ = 1;             // full_sync_interval / poll_interval
+  uint64_t slot_counter_ = 0;      // polls completed, across restarts (a cursor)
+  uint64_t slot_ = 0;              // this poll's reconciliation slot
   int64_t poll_started_unix_ = 0;  // the events' time where Moodle gives none
   std::chrono::steady_clock::time_point poll_started_;
-  std::set<int64_t> completion_off_;    // courses whose completion is not enabled
-  std::set<int64_t> badges_checked_;    // learners whose badges this poll asked for
-  std::set<std::string> capabilities_;  // missing, reported this poll
+  std::set<int64_t> completion_off_;       // courses whose completion is not enabled
+  std::set<int64_t> badges_checked_;       // learners whose badges this poll asked for
+  std::map<int64_t, int64_t> lastaccess_;  // learners' lastaccess, as this poll's pages said
+  std::set<std::string> capabilities_;     // missing, reported this poll
   uint64_t poll_events_ = 0;
   uint64_t poll_skipped_ = 0;
   uint64_t courses_listed_ = 0;   // courses whose enrolled users were listed (a page at least)

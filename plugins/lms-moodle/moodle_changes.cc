@@ -106,6 +106,8 @@ std::string enrollment_key(int64_t courseid, int64_t userid) {
 }
 std::string badge_key(std::string_view uniquehash) { return "badge/" + std::string(uniquehash); }
 
+std::string badges_checked_key(int64_t userid) { return "badges/" + number(userid); }
+
 std::string EnrollmentSeen::encode() const {
   return number(checked_access) + (completed ? ":1" : ":0");
 }

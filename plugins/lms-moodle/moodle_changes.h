@@ -50,6 +50,8 @@ std::string course_key(int64_t courseid);                      // "course/<id>":
 std::string person_key(int64_t userid);                        // "user/<id>": version
 std::string enrollment_key(int64_t courseid, int64_t userid);  // "enrol/<c>/<u>": see below
 std::string badge_key(std::string_view uniquehash);            // "badge/<hash>": "1"
+// "badges/<u>": the learner's lastaccess when their badges were last read; "" to read them again.
+std::string badges_checked_key(int64_t userid);
 
 // What the connector keeps of one enrolment: that it was announced, the user's last access to the
 // course when completion was last checked, and whether its completion was recorded. Written

@@ -441,6 +441,12 @@ json MoodleStandin::enrolled_users(const std::map<std::string, std::string>& par
   for (const json& u : list(seed_, "users")) {
     users[get_int(u, "id")] = &u;
   }
+  // The last access to the site: the latest to any of the user's courses.
+  std::map<int64_t, int64_t> lastaccess;
+  for (const json& e : list(seed_, "enrolments")) {
+    int64_t& last = lastaccess[get_int(e, "userid")];
+    last = std::max(last, get_int(e, "lastcourseaccess"));
+  }
   json out = json::array();
   int64_t index = 0;
   for (const json& e : list(seed_, "enrolments")) {
@@ -470,7 +476,7 @@ json MoodleStandin::enrolled_users(const std::map<std::string, std::string>& par
          {"department", ""},
          {"idnumber", get_str(u, "idnumber")},
          {"firstaccess", get_int(u, "firstaccess")},
-         {"lastaccess", get_int(e, "lastcourseaccess")},
+         {"lastaccess", lastaccess[get_int(u, "id")]},
          {"lastcourseaccess", get_int(e, "lastcourseaccess")},
          {"description", ""},
          {"descriptionformat", 1},
