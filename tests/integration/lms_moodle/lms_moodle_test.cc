@@ -116,6 +116,7 @@ Expected expected(const json& seed) {
 struct HubOptions {
   std::string extra_config;  // more lines of the instance's config:
   int requests_per_second = 500;
+  std::string full_sync_interval = "1h";
 };
 
 class MoodleHub {
@@ -202,7 +203,9 @@ class MoodleHub {
            kTokenVariable +
            "}\"\n"
            "      poll_interval: 200ms\n"
-           "      full_sync_interval: 1h\n"
+           "      full_sync_interval: " +
+           options_.full_sync_interval +
+           "\n"
            "      requests_per_second: " +
            std::to_string(options_.requests_per_second) +
            "\n"
@@ -286,6 +289,31 @@ TEST(LmsMoodleHub, ASitesEventsArriveOnceAndALaterChangeBecomesAnEvent) {
   EXPECT_EQ(types.at("talent.completion.recorded"), 3);
   EXPECT_EQ(types.at("talent.person.registered"), 6);  // the upsert
   EXPECT_EQ(hub.lines(), kDemoEvents + 2);
+  EXPECT_EQ(hub.stop(), 0);
+}
+
+TEST(LmsMoodleHub, ReconciliationFindsACompletionAndABadgeGivenWhileTheLearnerWasAway) {
+  auto site = start_site(demo_seed());
+  // 1 s of 200 ms polls: five reconciliation slots.
+  MoodleHub hub(*site, {.full_sync_interval = "1s"});
+  hub.start();
+  ASSERT_TRUE(hub.wait_lines(kDemoEvents)) << hub.log();
+  // A teacher marks Arjun (102) complete in course 4 and awards a badge; he is not on the site.
+  json seed = demo_seed();
+  seed["completions"].push_back({{"courseid", 4}, {"userid", 102}, {"timecompleted", 1741000000}});
+  seed["badges"].push_back({{"userid", 102},
+                            {"id", 12},
+                            {"name", "Data Analytics"},
+                            {"type", 2},
+                            {"courseid", 4},
+                            {"uniquehash", "0a1b2c3d4e5f"},
+                            {"dateissued", 1741000050}});
+  site->set_seed(seed);
+  ASSERT_TRUE(hub.wait_lines(kDemoEvents + 2)) << hub.log();
+  const auto types = hub.types();
+  EXPECT_EQ(types.at("talent.completion.recorded"), 3);
+  EXPECT_EQ(types.at("talent.credential.issued"), 3);
+  EXPECT_TRUE(hub.log_has("(reconciliation slot 5 of 5)")) << hub.log();
   EXPECT_EQ(hub.stop(), 0);
 }
 
