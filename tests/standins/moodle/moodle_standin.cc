@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
 
 #include "moodle_protocol.h"
 
@@ -275,6 +277,9 @@ Response MoodleStandin::answer(const std::string& form_body) {
     return std::find(it->begin(), it->end(), capability) != it->end();
   };
   ++calls_[function];
+  if (std::getenv("MOODLE_STANDIN_TRACE") != nullptr) {
+    std::fprintf(stderr, "moodle-standin: %s\n", form_body.c_str());  // a debugging aid
+  }
   if (function == moodle::kSiteInfo) {
     json info = site_info(*token);
     info["functions"] = json::array();
