@@ -116,6 +116,7 @@ Expected expected(const json& seed) {
 struct HubOptions {
   std::string extra_config;  // more lines of the instance's config:
   int requests_per_second = 500;
+  int max_concurrency = 4;
   std::string full_sync_interval = "1h";
 };
 
@@ -209,7 +210,9 @@ class MoodleHub {
            "      requests_per_second: " +
            std::to_string(options_.requests_per_second) +
            "\n"
-           "      max_concurrency: 4\n"
+           "      max_concurrency: " +
+           std::to_string(options_.max_concurrency) +
+           "\n"
            "      page_size: 20\n"
            "      retry_backoff: 50ms\n"
            "      max_retry_backoff: 400ms\n"
@@ -423,6 +426,31 @@ TEST(LmsMoodleHub, ServerErrorsAreRetriedAndARefusedCourseIsSkipped) {
       hub.log_has("core_enrol_get_enrolled_users refused for course 3, skipped: "
                   "required_capability_exception nopermissions"))
       << hub.log();
+  EXPECT_EQ(hub.stop(), 0);
+}
+
+TEST(LmsMoodleHub, TheRateAndConcurrencyLimitsAreHonoured) {
+  const json seed = large_seed(4, 60, 30);
+  auto site = start_site(seed);
+  site->set_faults({.slow_ms = 60});  // calls overlap unless the connector keeps them apart
+  MoodleHub hub(*site, {.requests_per_second = 40, .max_concurrency = 2});
+  hub.start();
+  ASSERT_TRUE(hub.wait_lines(expected(seed).total(), 90s)) << hub.log();
+  EXPECT_LE(site->max_in_flight(), 2);
+  EXPECT_EQ(site->max_in_flight(), 2);  // and the limit is used: it is not one at a time
+  // In any window of one second: at most 40 calls plus the burst of one second's worth.
+  const auto arrivals = site->arrivals();
+  ASSERT_GT(arrivals.size(), 100u);
+  size_t most = 0;
+  for (size_t i = 0, j = 0; j < arrivals.size(); ++j) {
+    while (arrivals[j] - arrivals[i] >= 1s) {
+      ++i;
+    }
+    most = std::max(most, j - i + 1);
+  }
+  EXPECT_LE(most, 80u);
+  const auto span = arrivals.back() - arrivals.front();
+  EXPECT_GE(span, std::chrono::milliseconds(1000 * (arrivals.size() - 40) / 40 - 100));
   EXPECT_EQ(hub.stop(), 0);
 }
 

@@ -112,15 +112,18 @@ Status MoodleStandin::start() {
   options.max_body_bytes = 64 * 1024 * 1024;  // a seed of a large site
   server_ = std::make_unique<simpang::http::Server>(std::move(options));
   server_->route("POST", moodle::kRestPath, [this](Request request, Responder responder) {
-    Response response = answer(request.body);
     int slow = 0;
     {
       std::lock_guard lock(mu_);
       slow = faults_.slow_ms;
+      arrivals_.push_back(std::chrono::steady_clock::now());
+      max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
     }
+    Response response = answer(request.body);
     if (slow > 0) {
       delayed(std::chrono::milliseconds(slow), std::move(responder), std::move(response));
     } else {
+      answered();
       responder.respond(std::move(response));
     }
   });
@@ -185,6 +188,21 @@ void MoodleStandin::set_faults(MoodleFaults faults) {
   faults_ = std::move(faults);
 }
 
+void MoodleStandin::answered() {
+  std::lock_guard lock(mu_);
+  --in_flight_;
+}
+
+int64_t MoodleStandin::max_in_flight() const {
+  std::lock_guard lock(mu_);
+  return max_in_flight_;
+}
+
+std::vector<std::chrono::steady_clock::time_point> MoodleStandin::arrivals() const {
+  std::lock_guard lock(mu_);
+  return arrivals_;
+}
+
 std::map<std::string, int64_t> MoodleStandin::calls() const {
   std::lock_guard lock(mu_);
   return calls_;
@@ -207,6 +225,7 @@ void MoodleStandin::delay_loop() {
     auto next = now + std::chrono::hours(1);
     for (auto it = delayed_.begin(); it != delayed_.end();) {
       if (it->due <= now) {
+        answered();
         it->responder.respond(std::move(it->response));
         it = delayed_.erase(it);
       } else {

@@ -76,6 +76,10 @@ class MoodleStandin {
   void set_faults(MoodleFaults faults);
   // Calls answered, by function, and "total".
   std::map<std::string, int64_t> calls() const;
+  // The most server.php calls that were unanswered at once (slow_ms makes them overlap), and when
+  // each call arrived: what a test needs to see a client's concurrency and rate limits.
+  int64_t max_in_flight() const;
+  std::vector<std::chrono::steady_clock::time_point> arrivals() const;
 
   // The answer to one server.php call (a form body), as Moodle would give it. Public for the
   // tests of the stand-in itself.
@@ -92,12 +96,16 @@ class MoodleStandin {
   void delayed(std::chrono::milliseconds delay, simpang::http::Responder responder,
                simpang::http::Response response);
   void delay_loop();
+  void answered();
 
   const uint16_t requested_port_;
   mutable std::mutex mu_;
-  nlohmann::json seed_;                   // guarded by mu_
-  MoodleFaults faults_;                   // guarded by mu_
-  std::map<std::string, int64_t> calls_;  // guarded by mu_
+  nlohmann::json seed_;                                          // guarded by mu_
+  MoodleFaults faults_;                                          // guarded by mu_
+  std::map<std::string, int64_t> calls_;                         // guarded by mu_
+  int64_t in_flight_ = 0;                                        // guarded by mu_
+  int64_t max_in_flight_ = 0;                                    // guarded by mu_
+  std::vector<std::chrono::steady_clock::time_point> arrivals_;  // guarded by mu_
   std::unique_ptr<simpang::http::Server> server_;
 
   struct Delayed {
