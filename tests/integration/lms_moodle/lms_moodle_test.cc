@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "moodle_changes.h"
 #include "moodle_standin.h"
 #include "simpang/sdk/cloudevents.h"
 #include "test_support.h"
@@ -111,6 +113,23 @@ Expected expected(const json& seed) {
   e.completions = seed["completions"].size();
   e.badges = seed["badges"].size();
   return e;
+}
+
+// The ids the connector must give the seed's enrolments, completions and badges: they depend on
+// nothing but the site and the entity, so they are known before the run.
+std::set<std::string> expected_ids(const json& seed) {
+  const Site site{"lms.example.edu.my", "/simpang/lms-moodle/moodle"};
+  std::set<std::string> ids;
+  for (const json& e : seed["enrolments"]) {
+    ids.insert(event_id(site, enrollment_key(e["courseid"], e["userid"]), "enrolled"));
+  }
+  for (const json& c : seed["completions"]) {
+    ids.insert(event_id(site, enrollment_key(c["courseid"], c["userid"]), "completed"));
+  }
+  for (const json& b : seed["badges"]) {
+    ids.insert(event_id(site, badge_key(b["uniquehash"].get<std::string>()), "issued"));
+  }
+  return ids;
 }
 
 struct HubOptions {
@@ -341,6 +360,18 @@ TEST(LmsMoodleHub, KillNineOfTheHubMidPollNeitherSkipsNorRepeats) {
   // Every change is there, under one id each: a re-sent event kept its id (a changed id would
   // show as an extra one), and nothing was skipped (fewer).
   EXPECT_EQ(ids.size(), kExpected);
+  // And those are the ids the changes must have.
+  size_t found = 0;
+  for (const std::string& id : expected_ids(seed)) {
+    found += ids.count(id);
+  }
+  EXPECT_EQ(found, want.enrolments + want.completions + want.badges);
+  size_t resent = 0;
+  for (const auto& [id, n] : ids) {
+    resent += n > 1 ? 1 : 0;
+  }
+  std::cout << "kill -9 after " << before << " of " << kExpected << " events; " << resent
+            << " delivered twice (same id)\n";
   const auto types = hub.types();
   EXPECT_EQ(types.at("talent.course.published"), want.courses);
   EXPECT_EQ(types.at("talent.person.registered"), want.persons);
