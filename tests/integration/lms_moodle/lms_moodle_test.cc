@@ -137,6 +137,7 @@ struct HubOptions {
   int requests_per_second = 500;
   int max_concurrency = 4;
   std::string full_sync_interval = "1h";
+  bool isolated = false;  // the instance in a plugin host process
 };
 
 class MoodleHub {
@@ -214,7 +215,8 @@ class MoodleHub {
            "  summary_interval: 0s\n"
            "plugins:\n"
            "  - name: moodle\n"
-           "    plugin: lms-moodle\n"
+           "    plugin: lms-moodle\n" +
+           std::string(options_.isolated ? "    isolation: process\n" : "") +
            "    config:\n"
            "      url: " +
            site_.url() +
@@ -311,6 +313,16 @@ TEST(LmsMoodleHub, ASitesEventsArriveOnceAndALaterChangeBecomesAnEvent) {
   EXPECT_EQ(types.at("talent.completion.recorded"), 3);
   EXPECT_EQ(types.at("talent.person.registered"), 6);  // the upsert
   EXPECT_EQ(hub.lines(), kDemoEvents + 2);
+  EXPECT_EQ(hub.stop(), 0);
+}
+
+TEST(LmsMoodleHub, InAPluginHostProcessTheEventsArriveToo) {
+  auto site = start_site(demo_seed());
+  MoodleHub hub(*site, {.isolated = true});
+  hub.start();
+  ASSERT_TRUE(hub.wait_lines(kDemoEvents)) << hub.log();
+  ASSERT_TRUE(hub.wait_polls(1)) << hub.log();
+  EXPECT_EQ(hub.lines(), kDemoEvents);
   EXPECT_EQ(hub.stop(), 0);
 }
 
