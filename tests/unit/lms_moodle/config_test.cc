@@ -1,8 +1,7 @@
 // lms-moodle's configuration: defaults, every check with the key it names, and unknown keys.
-#include "lms_moodle_config.h"
-
 #include <gtest/gtest.h>
 
+#include "lms_moodle_config.h"
 #include "simpang/sdk/plugin.h"
 
 namespace simpang::plugins::lms_moodle {
@@ -62,8 +61,7 @@ TEST(MoodleConfig, EveryCheckNamesItsKey) {
   EXPECT_NE(error_of(with("segment", "alumni")).find("config.segment"), std::string::npos);
   EXPECT_NE(error_of(with("requests_per_second", 0)).find("config.requests_per_second"),
             std::string::npos);
-  EXPECT_NE(error_of(with("max_concurrency", 0)).find("config.max_concurrency"),
-            std::string::npos);
+  EXPECT_NE(error_of(with("max_concurrency", 0)).find("config.max_concurrency"), std::string::npos);
   EXPECT_NE(error_of(with("page_size", 0)).find("config.page_size"), std::string::npos);
   EXPECT_NE(error_of(with("full_sync_interval", "1s")).find("config.full_sync_interval"),
             std::string::npos);
