@@ -138,8 +138,9 @@ void LmsMoodle::on_site_info(const Reply& reply) {
   }
   if (!reply.ok()) {
     if (reply.failure().kind == FailureKind::kTransient) {
-      ctx_.log(LogLevel::kWarn, "cannot reach the Moodle site at " + config_.url + ": " +
-                                    reply.failure().message + "; trying again");
+      log_limited(LogLevel::kWarn, "unreachable",
+                  "cannot reach the Moodle site at " + config_.url + ": " +
+                      reply.failure().message + "; trying again with backoff");
       recover_later();
       return;
     }
@@ -164,11 +165,11 @@ void LmsMoodle::on_site_info(const Reply& reply) {
                                 "'; the service offers " + std::to_string(info->functions.size()) +
                                 " functions");
   for (const std::string& name : optional) {
-    ctx_.log(LogLevel::kWarn,
-             "the token's service lacks " + name + ": " +
-                 (name == kCompletionStatus ? "talent.completion.recorded"
-                                            : "talent.credential.issued") +
-                 " events are not emitted until it is added to the external service");
+    log_limited(LogLevel::kWarn, "function/" + name,
+                "the token's service lacks " + name + ": " +
+                    (name == kCompletionStatus ? "talent.completion.recorded"
+                                               : "talent.credential.issued") +
+                    " events are not emitted until it is added to the external service");
   }
   if (!required.empty()) {
     degrade("the token's service lacks " + join(required) +
