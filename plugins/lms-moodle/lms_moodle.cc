@@ -310,9 +310,10 @@ void LmsMoodle::on_page(int64_t courseid, int64_t limitfrom, int64_t limit, cons
     if (auto change = enrollment_change(site_, courseid, user, seen, poll_started_unix_)) {
       emit_change(std::move(*change));
     }
-    const bool changed = completion_due(seen, user, false);
+    const int64_t now = now_unix();
+    const bool changed = completion_due(seen, user, false, now);
     const bool reconcile =
-        completion_due(seen, user, true) && slot_of(courseid, user.id, slots_) == slot_;
+        completion_due(seen, user, true, now) && slot_of(courseid, user.id, slots_) == slot_;
     if (follow_completion_ && completion_off_.count(courseid) == 0 && (changed || reconcile)) {
       // What changed first: before the pages still to come; reconciliation after everything.
       check_completion(courseid, user, /*front=*/changed);
@@ -382,7 +383,7 @@ void LmsMoodle::check_completion(int64_t courseid, const EnrolledUser& user, boo
           }
         } else {
           // No event: the cursor alone records that this access was checked.
-          ctx_.set_cursor(key, after_check(seen, access, status->completed).encode());
+          ctx_.set_cursor(key, after_check(seen, access, status->completed, now_unix()).encode());
         }
       },
       front);

@@ -109,21 +109,28 @@ std::string badge_key(std::string_view uniquehash) { return "badge/" + std::stri
 std::string badges_checked_key(int64_t userid) { return "badges/" + number(userid); }
 
 std::string EnrollmentSeen::encode() const {
-  return number(checked_access) + (completed ? ":1" : ":0");
+  return number(checked_access) + (completed ? ":1:" : ":0:") + number(checked_at);
 }
 
 std::optional<EnrollmentSeen> EnrollmentSeen::decode(std::string_view value) {
+  const auto whole_number = [](std::string_view text, int64_t& out) {
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return !text.empty() && ec == std::errc() && ptr == text.data() + text.size();
+  };
   const size_t colon = value.find(':');
-  if (colon == std::string_view::npos || colon + 2 != value.size() ||
+  if (colon == std::string_view::npos || colon + 2 > value.size() ||
       (value[colon + 1] != '0' && value[colon + 1] != '1')) {
     return std::nullopt;
   }
   EnrollmentSeen seen;
-  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + colon, seen.checked_access);
-  if (ec != std::errc() || ptr != value.data() + colon) {
+  if (!whole_number(value.substr(0, colon), seen.checked_access)) {
     return std::nullopt;
   }
   seen.completed = value[colon + 1] == '1';
+  const std::string_view rest = value.substr(colon + 2);
+  if (!rest.empty() && (rest[0] != ':' || !whole_number(rest.substr(1), seen.checked_at))) {
+    return std::nullopt;
+  }
   return seen;
 }
 
@@ -201,22 +208,30 @@ std::optional<Change> enrollment_change(const Site& site, int64_t courseid,
   return change;
 }
 
-bool completion_due(const std::optional<EnrollmentSeen>& seen, const EnrolledUser& user,
-                    bool full) {
+bool completion_due(const std::optional<EnrollmentSeen>& seen, const EnrolledUser& user, bool full,
+                    int64_t now) {
   if (seen && seen->completed) {
     return false;
   }
   if (full) {
     return true;
   }
-  return !seen || seen->checked_access < 0 || user.lastcourseaccess != seen->checked_access;
+  if (!seen || seen->checked_access < 0 || user.lastcourseaccess != seen->checked_access) {
+    return true;
+  }
+  // Checked for this access, but before Moodle's cron may have aggregated the completion: once
+  // more when it has had the time.
+  return user.lastcourseaccess > 0 && seen->checked_at > 0 &&
+         seen->checked_at - user.lastcourseaccess < kCompletionSettleSeconds &&
+         now - seen->checked_at >= kCompletionSettleSeconds;
 }
 
 EnrollmentSeen after_check(const std::optional<EnrollmentSeen>& seen, int64_t access,
-                           bool completed) {
+                           bool completed, int64_t checked_at) {
   EnrollmentSeen next = seen.value_or(EnrollmentSeen{});
   next.checked_access = access;
   next.completed = next.completed || completed;
+  next.checked_at = checked_at;
   return next;
 }
 
@@ -241,7 +256,7 @@ std::optional<Change> completion_change(const Site& site, int64_t courseid, int6
   change.cursor_key = enrollment_key(courseid, userid);
   change.event = make_event(site, event_id(site, change.cursor_key, "completed"),
                             "talent.completion.recorded", data.person_id(), time, data);
-  change.cursor_value = after_check(seen, access, true).encode();
+  change.cursor_value = after_check(seen, access, true, observed).encode();
   return change;
 }
 

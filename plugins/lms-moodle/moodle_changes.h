@@ -54,11 +54,12 @@ std::string badge_key(std::string_view uniquehash);            // "badge/<hash>"
 std::string badges_checked_key(int64_t userid);
 
 // What the connector keeps of one enrolment: that it was announced, the user's last access to the
-// course when completion was last checked, and whether its completion was recorded. Written
-// "<lastcourseaccess>:<0|1>".
+// course when completion was last checked and when that check was, and whether its completion was
+// recorded. Written "<lastcourseaccess>:<0|1>:<checked at>" (the last field may be absent).
 struct EnrollmentSeen {
   int64_t checked_access = -1;  // -1: completion never checked
   bool completed = false;
+  int64_t checked_at = 0;  // Unix seconds; 0 unknown
   std::string encode() const;
   static std::optional<EnrollmentSeen> decode(std::string_view value);
 };
@@ -90,20 +91,26 @@ std::optional<Change> enrollment_change(const Site& site, int64_t courseid,
                                         const EnrolledUser& user,
                                         const std::optional<EnrollmentSeen>& seen,
                                         int64_t observed);
-// Whether the enrolment's completion should be asked for now: not recorded yet, and the user
-// came to the course since it was last checked (or `full`, a reconciliation pass, asks for every
-// enrolment not yet completed).
-bool completion_due(const std::optional<EnrollmentSeen>& seen, const EnrolledUser& user, bool full);
+// Moodle's cron aggregates a course completion some minutes after the activity that earned it, so
+// a check made within this long of the learner's access is made once more this long after it.
+inline constexpr int64_t kCompletionSettleSeconds = 15 * 60;
+
+// Whether the enrolment's completion should be asked for at `now` (Unix seconds): not recorded
+// yet, and the user came to the course since it was last checked, or the last check came too soon
+// after that access (kCompletionSettleSeconds); or `full`, a reconciliation pass, which asks for
+// every enrolment not yet completed.
+bool completion_due(const std::optional<EnrollmentSeen>& seen, const EnrolledUser& user, bool full,
+                    int64_t now);
 // talent.completion.recorded when the status says completed and it was not recorded before;
 // nullopt otherwise (the caller then records the check with `after_check`). `access` is the
 // user's lastcourseaccess the check was made for.
 std::optional<Change> completion_change(const Site& site, int64_t courseid, int64_t userid,
                                         int64_t access, const CompletionStatus& status,
                                         const std::optional<EnrollmentSeen>& seen,
-                                        int64_t observed);
-// The enrolment's cursor value after a completion check that found `status`.
+                                        int64_t observed);  // `observed`: also the check's time
+// The enrolment's cursor value after a completion check at `checked_at` for `access`.
 EnrollmentSeen after_check(const std::optional<EnrollmentSeen>& seen, int64_t access,
-                           bool completed);
+                           bool completed, int64_t checked_at);
 // talent.credential.issued for a badge not seen before (the caller looks up badge_key).
 Change badge_change(const Site& site, int64_t userid, const Badge& badge);
 

@@ -68,7 +68,7 @@ TEST(MoodleChanges, CourseEventOnlyWhenNewOrChangedWithStableIds) {
 }
 
 TEST(MoodleChanges, PersonUpsertOnProfileChange) {
-  auto first = person_change(kSite, {.segment = 1}, user(), std::nullopt, 99);
+  auto first = person_change(kSite, {.provider_id = "", .segment = 1}, user(), std::nullopt, 99);
   ASSERT_TRUE(first.has_value());
   EXPECT_EQ(first->event.type(), "talent.person.registered");
   simpang::talent::v1::Person data;
@@ -92,13 +92,14 @@ TEST(MoodleChanges, EnrollmentOnceAndCompletionWhenDue) {
   ASSERT_TRUE(seen.has_value());
   EXPECT_FALSE(enrollment_change(kSite, 5, user(), seen, 1736000000).has_value());
   // Never checked: due. Checked at this access: not due, unless a full pass.
-  EXPECT_TRUE(completion_due(seen, user(), false));
-  const EnrollmentSeen checked = after_check(seen, user().lastcourseaccess, false);
-  EXPECT_FALSE(completion_due(checked, user(), false));
-  EXPECT_TRUE(completion_due(checked, user(), true));
+  const int64_t later = user().lastcourseaccess + 86400;  // long after the access
+  EXPECT_TRUE(completion_due(seen, user(), false, later));
+  const EnrollmentSeen checked = after_check(seen, user().lastcourseaccess, false, later);
+  EXPECT_FALSE(completion_due(checked, user(), false, later + 600));
+  EXPECT_TRUE(completion_due(checked, user(), true, later));
   EnrolledUser came_back = user();
   came_back.lastcourseaccess += 60;
-  EXPECT_TRUE(completion_due(checked, came_back, false));
+  EXPECT_TRUE(completion_due(checked, came_back, false, later));
 
   CompletionStatus open;
   EXPECT_FALSE(completion_change(kSite, 5, 7, 1, open, checked, 99).has_value());
@@ -117,11 +118,29 @@ TEST(MoodleChanges, EnrollmentOnceAndCompletionWhenDue) {
   const auto recorded = EnrollmentSeen::decode(completed->cursor_value);
   ASSERT_TRUE(recorded.has_value());
   EXPECT_TRUE(recorded->completed);
-  EXPECT_FALSE(completion_due(recorded, came_back, true));
+  EXPECT_FALSE(completion_due(recorded, came_back, true, later));
   EXPECT_FALSE(completion_change(kSite, 5, 7, 0, done, recorded, 99).has_value());
 }
 
+TEST(MoodleChanges, ACheckSoonAfterTheAccessIsMadeOnceMoreWhenCronHasHadTheTime) {
+  const int64_t access = user().lastcourseaccess;
+  // Checked 2 minutes after the access: Moodle's cron may not have aggregated the completion.
+  const EnrollmentSeen early = after_check(EnrollmentSeen{}, access, false, access + 120);
+  EXPECT_FALSE(completion_due(early, user(), false, access + 300));
+  EXPECT_TRUE(completion_due(early, user(), false, access + 120 + kCompletionSettleSeconds));
+  // The second check, made late enough, is not repeated.
+  const EnrollmentSeen settled =
+      after_check(early, access, false, access + 120 + kCompletionSettleSeconds);
+  EXPECT_FALSE(completion_due(settled, user(), false, access + 86400));
+  // Round trip, and the older two-field form still reads.
+  EXPECT_EQ(EnrollmentSeen::decode(settled.encode())->checked_at, settled.checked_at);
+  EXPECT_EQ(EnrollmentSeen::decode("5:0")->checked_at, 0);
+}
+
 TEST(MoodleChanges, EnrollmentSeenRejectsDamagedValues) {
+  EXPECT_FALSE(EnrollmentSeen::decode("5:0:").has_value());
+  EXPECT_FALSE(EnrollmentSeen::decode("5:0:x").has_value());
+  EXPECT_FALSE(EnrollmentSeen::decode("5:01").has_value());
   EXPECT_FALSE(EnrollmentSeen::decode("").has_value());
   EXPECT_FALSE(EnrollmentSeen::decode("12").has_value());
   EXPECT_FALSE(EnrollmentSeen::decode("12:2").has_value());
