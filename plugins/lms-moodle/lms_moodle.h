@@ -5,9 +5,12 @@
 // A run: at start, core_webservice_get_site_info checks the token, names the site and the
 // functions its service lacks. Then every poll_interval a poll: the courses, each followed
 // course's enrolled users page by page, the completion status of each enrolment whose learner
-// came back to the course since it was last checked, and the badges of those learners. Every
-// full_sync_interval the poll is a reconciliation: completion and badges for every enrolment not
-// completed yet. What was seen is kept in cursors stored with the events (moodle_changes.h).
+// came back to the course since it was last checked, and the badges of learners who were on the
+// site since theirs were last read. Beside that each poll reconciles one slot of
+// full_sync_interval / poll_interval: the completion of the slot's enrolments not completed yet
+// and the badges of the slot's learners, so each is reconciled once per full_sync_interval (a
+// completion or badge given while the learner was away is found then). What was seen is kept in
+// cursors stored with the events (moodle_changes.h).
 //
 // States: checking (site info), polling, idle (between polls), degraded (the token or a
 // capability is refused: logged, gauge `degraded` = 1, checked again with backoff).

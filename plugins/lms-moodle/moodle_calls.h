@@ -4,7 +4,7 @@
 // and jitter up to `max_attempts` before the caller hears of them. Everything else (a result, an
 // instance or per-item failure) goes to the caller at once.
 //
-//   CallQueue calls(ctx, client, {.url = url + kRestPath, .token = token, ...});
+//   CallQueue calls(ctx, client, {.endpoint = url + kRestPath, .token = token, ...});
 //   calls.enqueue(kSiteInfo, {}, [](const Reply& r) { ... });   // on the runtime thread
 //   calls.on_idle([] { /* nothing queued, in flight or waiting for a retry */ });
 //
