@@ -56,14 +56,22 @@ build() {
 case "${1:-}" in
   demo)
     build
+    mkdir -p "$ROOT/state/demo"
     # The demo partner's bearer token, which config/demo.yaml reads with ${file:}: random, made once.
     token_file="$ROOT/state/demo/partner.token"
     if [ ! -s "$token_file" ]; then
-      mkdir -p "$(dirname "$token_file")"
       (umask 077 && od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$token_file")
       echo "==> wrote the demo partner's token to state/demo/partner.token"
     fi
-    exec "$BUILD_DIR/bin/simpang" run "$ROOT/config/demo.yaml" "${@:2}"
+    # The Moodle stand-in's web-service token (its seed file names it), read the same way.
+    (umask 077 && printf 'demo-moodle-token' >"$ROOT/state/demo/moodle.token")
+    "$BUILD_DIR/bin/moodle-standin" --seed "$ROOT/tests/standins/moodle/seed.json" --port 8089 \
+      >"$ROOT/state/demo/moodle-standin.log" 2>&1 &
+    standin=$!
+    trap 'kill "$standin" 2>/dev/null || true' EXIT
+    status=0
+    "$BUILD_DIR/bin/simpang" run "$ROOT/config/demo.yaml" "${@:2}" || status=$?
+    exit "$status"
     ;;
   test)
     build

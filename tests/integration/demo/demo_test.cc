@@ -1,7 +1,8 @@
-// The README's demo, as a reader would run it: config/demo.yaml as shipped (only its HTTP port
-// changed to 0, so the test never collides with anything on 8088), and the README's own curl
-// block, read out of README.md and run with bash. The partner's event must be answered 202 and
-// reach the ledger, beside the simulator's events, and the hub must stop cleanly.
+// The README's demo, as a reader would run it: config/demo.yaml as shipped (only its ports changed,
+// so the test never collides with anything on 8088 or 8089), the Moodle stand-in as
+// `scripts/dev.sh demo` starts it, and the README's own curl block, read out of README.md and run
+// with bash. The partner's event must be answered 202 and reach the ledger, beside the
+// simulator's events and the Moodle site's, and the hub must stop cleanly.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -41,10 +42,22 @@ TEST(Demo, TheReadmesCurlPublishesIntoTheRunningDemoAndTheEventReachesTheLedger)
   const size_t at = config.find(fixed_port);
   ASSERT_NE(at, std::string::npos) << "config/demo.yaml no longer binds port 8088";
   config.replace(at, fixed_port.size(), "port: 0");
-  write_file(dir / "config/demo.yaml", config);
-  // What `scripts/dev.sh demo` does on the first run.
+  // What `scripts/dev.sh demo` does: the tokens, and the Moodle stand-in beside the hub.
   std::filesystem::create_directories(dir / "state/demo");
   write_file(dir / "state/demo/partner.token", "demo-test-token-0123456789\n");
+  write_file(dir / "state/demo/moodle.token", "demo-moodle-token");
+  Process moodle({(simpang_binary().parent_path() / "moodle-standin").string(), "--seed",
+                  (kSource / "tests/standins/moodle/seed.json").string(), "--port", "0",
+                  "--port-file", (dir / "moodle.port").string()},
+                 dir / "moodle.log");
+  ASSERT_TRUE(wait_for([&] { return count_lines(dir / "moodle.port") == 1; }, 30s))
+      << read_file(dir / "moodle.log");
+  const std::string moodle_url = "http://127.0.0.1:8089";
+  const size_t url_at = config.find(moodle_url);
+  ASSERT_NE(url_at, std::string::npos) << "config/demo.yaml no longer polls " << moodle_url;
+  config.replace(url_at, moodle_url.size(),
+                 "http://127.0.0.1:" + std::to_string(std::stoi(read_file(dir / "moodle.port"))));
+  write_file(dir / "config/demo.yaml", config);
 
   Process hub({simpang_binary().string(), "run", (dir / "config/demo.yaml").string()},
               dir / "hub.log");
@@ -67,7 +80,16 @@ TEST(Demo, TheReadmesCurlPublishesIntoTheRunningDemoAndTheEventReachesTheLedger)
   const std::filesystem::path ledger = dir / "state/demo/instances/ledger/ledger.jsonl";
   EXPECT_TRUE(wait_for([&] { return event_ids(ledger).count("demo-0001") == 1; }, 30s))
       << read_file(dir / "hub.log");
-  EXPECT_GT(event_ids(ledger).size(), 1u) << "the simulator's events are missing";
+  EXPECT_TRUE(wait_for([&] { return event_ids(ledger).size() > 1; }, 30s))
+      << "the simulator's events are missing";
+  // The Moodle site's courses, learners and enrolments, polled by lms-moodle.
+  EXPECT_TRUE(wait_for(
+      [&] {
+        return read_file(ledger).find(R"("source":"/simpang/lms-moodle/moodle")") !=
+               std::string::npos;
+      },
+      30s))
+      << read_file(dir / "hub.log");
 
   hub.signal(SIGTERM);
   EXPECT_EQ(hub.wait(60s), 0) << read_file(dir / "hub.log");
