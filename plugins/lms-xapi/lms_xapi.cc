@@ -238,11 +238,14 @@ std::optional<Response> LmsXapi::admit(const Request& request, size_t& client,
   if (need_version) {
     const std::string* version = request.header(kVersionHeader);
     if (version == nullptr) {
-      return xapi_error(400, kVersionHeader, "required on every request (this LRS speaks 1.0.3)");
+      return xapi_error(400, kVersionHeader,
+                        std::string(kVersionHeader) +
+                            ": required on every request (this LRS speaks 1.0.3)");
     }
     if (!is_version(*version)) {
       return xapi_error(400, kVersionHeader,
-                        "must be 1.0.x (this LRS speaks 1.0.3), got '" + *version + "'");
+                        std::string(kVersionHeader) +
+                            ": must be 1.0.x (this LRS speaks 1.0.3), got '" + *version + "'");
     }
   }
   return std::nullopt;
