@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -352,9 +353,15 @@ void LmsXapi::handle_write(Context& ctx, Request request, Responder responder, b
   }
   write.statements = std::move(statements);
   auto answer = std::make_shared<PendingAnswer>(std::move(responder));
-  ctx.post([this, &ctx, answer, write = std::move(write)]() mutable {
-    store_and_publish(ctx, answer, std::move(write));
-  });
+  bool first = false;
+  {
+    std::lock_guard lock(writes_mutex_);
+    first = queued_writes_.empty();
+    queued_writes_.emplace_back(std::move(answer), std::move(write));
+  }
+  if (first) {
+    ctx.post([this, &ctx] { flush_writes(ctx); });
+  }
 }
 
 int64_t LmsXapi::next_stored_ms() {
@@ -369,99 +376,147 @@ json LmsXapi::authority(size_t client) const {
                {{"homePage", config_.authority_home_page}, {"name", config_.clients[client].name}}}};
 }
 
-void LmsXapi::store_and_publish(Context& ctx, const std::shared_ptr<PendingAnswer>& answer,
-                                Write write) {
+void LmsXapi::flush_writes(Context& ctx) {
+  std::vector<std::pair<std::shared_ptr<PendingAnswer>, Write>> writes;
+  {
+    std::lock_guard lock(writes_mutex_);
+    writes.swap(queued_writes_);
+  }
+  if (writes.empty()) {
+    return;
+  }
   if (ctx.backpressured()) {
     if (!overloaded_) {
       overloaded_ = true;
       server_->set_overloaded(kRetryAfterSeconds);
       ctx.log(LogLevel::kWarn, "hub back-pressure: answering 503 until it lifts");
     }
-    ctx.count("requests_refused_503");
-    return answer->respond(unavailable("the hub is applying back-pressure; send again"));
-  }
-  std::vector<StoredStatement> fresh;
-  std::vector<StoredStatement> to_publish;
-  json ids = json::array();
-  const bool batch = write.statements.size() > 1;
-  for (size_t i = 0; i < write.statements.size(); ++i) {
-    json& s = write.statements[i];
-    const std::string id = s["id"].get<std::string>();
-    ids.push_back(id);
-    std::string received = comparison_form(s);
-    auto existing = store_->find(id);
-    if (!existing.ok()) {
-      ctx.log(LogLevel::kError, existing.status().message());
-      return answer->respond(xapi_error(500, "", "the statement store failed; send again"));
+    ctx.count("requests_refused_503", static_cast<double>(writes.size()));
+    for (auto& [answer, write] : writes) {
+      answer->respond(unavailable("the hub is applying back-pressure; send again"));
     }
-    if (*existing) {
-      if ((*existing)->received != received) {
-        ctx.count("statements_conflicting");
-        return answer->respond(xapi_error(
-            409, batch ? "[" + std::to_string(i) + "].id" : "id",
-            "statement " + id + " is already stored with different content; nothing of this "
-                                "request was stored"));
+    return;
+  }
+  std::vector<StoredStatement> fresh;       // new rows of every accepted request
+  std::vector<StoredStatement> to_publish;  // those and rows still pending from before
+  std::map<std::string, std::string> staged;  // id -> received form, of this flush
+  std::vector<std::pair<std::shared_ptr<PendingAnswer>, Response>> accepted;
+  for (auto& [answer, write] : writes) {
+    std::vector<StoredStatement> request_fresh;
+    std::vector<StoredStatement> request_pending;
+    json ids = json::array();
+    std::optional<Response> refusal;
+    const bool batch = write.statements.size() > 1;
+    for (size_t i = 0; i < write.statements.size() && !refusal; ++i) {
+      json& s = write.statements[i];
+      const std::string id = s["id"].get<std::string>();
+      ids.push_back(id);
+      std::string received = comparison_form(s);
+      std::optional<std::string> existing_received;
+      bool existing_pending = false;
+      if (const auto it = staged.find(id); it != staged.end()) {
+        existing_received = it->second;  // an earlier request of this flush has it
+      } else {
+        auto existing = store_->find(id);
+        if (!existing.ok()) {
+          ctx.log(LogLevel::kError, existing.status().message());
+          refusal = xapi_error(500, "", "the statement store failed; send again");
+          break;
+        }
+        if (*existing) {
+          existing_received = (*existing)->received;
+          existing_pending = (*existing)->pending;
+          if (existing_pending && received == (*existing)->received) {
+            request_pending.push_back(std::move(**existing));
+          }
+        }
       }
-      if ((*existing)->pending) {
-        to_publish.push_back(std::move(**existing));
+      if (existing_received) {
+        if (*existing_received != received) {
+          ctx.count("statements_conflicting");
+          refusal = xapi_error(409, batch ? "[" + std::to_string(i) + "].id" : "id",
+                               "statement " + id +
+                                   " is already stored with different content; nothing of this "
+                                   "request was stored");
+        }
+        continue;
       }
+      const int64_t stored = next_stored_ms();
+      s["stored"] = format_timestamp(stored);
+      if (!s.contains("timestamp")) s["timestamp"] = s["stored"];
+      s["authority"] = authority(write.client);
+      if (!s.contains("version")) s["version"] = "1.0.0";
+      StoredStatement row;
+      row.id = id;
+      row.stored_ms = stored;
+      if (s["verb"]["id"] == kVerbVoided) row.voids = lower(s["object"].value("id", ""));
+      row.json = s.dump(-1, ' ', false, json::error_handler_t::replace);
+      row.received = std::move(received);
+      request_fresh.push_back(std::move(row));
+    }
+    if (refusal) {
+      answer->respond(std::move(*refusal));
       continue;
     }
-    const int64_t stored = next_stored_ms();
-    s["stored"] = format_timestamp(stored);
-    if (!s.contains("timestamp")) s["timestamp"] = s["stored"];
-    s["authority"] = authority(write.client);
-    if (!s.contains("version")) s["version"] = "1.0.0";
-    StoredStatement row;
-    row.id = id;
-    row.stored_ms = stored;
-    if (s["verb"]["id"] == kVerbVoided) row.voids = lower(s["object"].value("id", ""));
-    row.json = s.dump(-1, ' ', false, json::error_handler_t::replace);
-    row.received = std::move(received);
-    fresh.push_back(row);
-    to_publish.push_back(std::move(row));
+    for (StoredStatement& row : request_fresh) {
+      staged.emplace(row.id, row.received);
+      fresh.push_back(row);
+      to_publish.push_back(std::move(row));
+    }
+    for (StoredStatement& row : request_pending) {
+      staged.emplace(row.id, row.received);
+      to_publish.push_back(std::move(row));
+    }
+    accepted.emplace_back(answer, write.put ? xapi_empty(204) : xapi_json(200, ids.dump()));
+  }
+  if (accepted.empty()) {
+    return;
   }
   if (Status s = store_->insert_pending(fresh); !s.ok()) {
     ctx.log(LogLevel::kError, s.message());
-    return answer->respond(xapi_error(500, "", "the statement store failed; nothing was stored; "
-                                               "send again"));
+    for (auto& [answer, response] : accepted) {
+      answer->respond(xapi_error(500, "", "the statement store failed; nothing was stored; send "
+                                          "again"));
+    }
+    return;
   }
-  const bool put = write.put;
-  auto success = [put, ids = std::move(ids)] {
-    return put ? xapi_empty(204) : xapi_json(200, ids.dump());
-  };
   if (to_publish.empty()) {
-    return answer->respond(success());
+    for (auto& [answer, response] : accepted) answer->respond(std::move(response));
+    return;
   }
   std::vector<std::string> row_ids;
   for (const StoredStatement& row : to_publish) row_ids.push_back(row.id);
   const size_t count = fresh.size();
-  publish_rows(ctx, to_publish,
-               [this, &ctx, answer, success, row_ids, count](const PublishResult& result) {
-                 switch (result.kind()) {
-                   case PublishResult::Kind::kDurable:
-                     if (Status s = store_->mark_stored(row_ids); !s.ok()) {
-                       // The hub has them; the next republish marks them.
-                       ctx.log(LogLevel::kError, s.message());
-                       return answer->respond(
-                           unavailable("the statement store failed after the hub took the "
-                                       "statements; send again with the same ids"));
-                     }
-                     ctx.count("statements_stored", static_cast<double>(count));
-                     return answer->respond(success());
-                   case PublishResult::Kind::kRejected:
-                     ctx.log(LogLevel::kError, "the hub refused a statement's event: " +
-                                                   result.rejections().front().reason);
-                     return answer->respond(xapi_error(
-                         500, "", "the hub refused an event of these statements: " +
-                                      result.rejections().front().reason));
-                   case PublishResult::Kind::kTimedOut:
-                     ctx.count("publish_timeouts");
-                     return answer->respond(unavailable(
-                         "the hub did not confirm the statements in time (" + result.message() +
-                         "); send again with the same statement ids"));
-                 }
-               });
+  auto answers = std::make_shared<decltype(accepted)>(std::move(accepted));
+  publish_rows(ctx, to_publish, [this, &ctx, answers, row_ids, count](const PublishResult& result) {
+    std::optional<Response> failure;
+    switch (result.kind()) {
+      case PublishResult::Kind::kDurable:
+        if (Status s = store_->mark_stored(row_ids); !s.ok()) {
+          // The hub has them; the next republish marks them.
+          ctx.log(LogLevel::kError, s.message());
+          failure = unavailable("the statement store failed after the hub took the statements; "
+                                "send again with the same ids");
+        } else {
+          ctx.count("statements_stored", static_cast<double>(count));
+        }
+        break;
+      case PublishResult::Kind::kRejected:
+        ctx.log(LogLevel::kError,
+                "the hub refused a statement's event: " + result.rejections().front().reason);
+        failure = xapi_error(500, "", "the hub refused an event of these statements: " +
+                                          result.rejections().front().reason);
+        break;
+      case PublishResult::Kind::kTimedOut:
+        ctx.count("publish_timeouts");
+        failure = unavailable("the hub did not confirm the statements in time (" +
+                              result.message() + "); send again with the same statement ids");
+        break;
+    }
+    for (auto& [answer, response] : *answers) {
+      answer->respond(failure ? *failure : std::move(response));
+    }
+  });
 }
 
 void LmsXapi::publish_rows(Context& ctx, const std::vector<StoredStatement>& rows,

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -74,8 +75,10 @@ class LmsXapi : public simpang::sdk::Source {
                   simpang::http::Responder responder);
 
   // Runtime thread.
-  void store_and_publish(simpang::sdk::Context& ctx, const std::shared_ptr<PendingAnswer>& answer,
-                         Write write);
+  // Takes every write queued since the last flush: conflicts are answered per request; the new
+  // statements of all the others go into the store in one transaction and out in one publish, and
+  // are marked stored in one transaction, so concurrent requests share the cost of durability.
+  void flush_writes(simpang::sdk::Context& ctx);
   void publish_rows(simpang::sdk::Context& ctx, const std::vector<StoredStatement>& rows,
                     std::function<void(const simpang::sdk::PublishResult&)> done);
   void republish_pending(simpang::sdk::Context& ctx, bool all);
@@ -97,6 +100,10 @@ class LmsXapi : public simpang::sdk::Source {
   std::unique_ptr<simpang::http::Server> server_;
   std::thread stopper_;
   int64_t last_stored_ms_ = 0;  // runtime thread: `stored` never goes backwards
+  std::mutex writes_mutex_;
+  // Validated writes waiting for flush_writes (guarded by writes_mutex_); a flush is posted when
+  // the first one is queued.
+  std::vector<std::pair<std::shared_ptr<PendingAnswer>, Write>> queued_writes_;
   bool overloaded_ = false;     // runtime thread
 };
 
