@@ -36,7 +36,7 @@ int64_t now_ms() {
 // own generator.
 std::string new_uuid() {
   thread_local std::mt19937_64 random{std::random_device{}()};
-  const uint64_t hi = (random() & ~uint64_t{0xf000}) | 0x4000;                  // version 4
+  const uint64_t hi = (random() & ~uint64_t{0xf000}) | 0x4000;                      // version 4
   const uint64_t lo = (random() & ~(uint64_t{0xc} << 60)) | (uint64_t{0x8} << 60);  // variant 1
   char out[37];
   std::snprintf(out, sizeof(out), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
@@ -88,7 +88,9 @@ LogLevel sdk_level(simpang::http::LogLevel level) {
 class LmsXapi::PendingAnswer {
  public:
   explicit PendingAnswer(Responder responder) : responder_(std::move(responder)) {}
-  ~PendingAnswer() { responder_.respond(unavailable("the LRS is stopping; send the request again")); }
+  ~PendingAnswer() {
+    responder_.respond(unavailable("the LRS is stopping; send the request again"));
+  }
   PendingAnswer(const PendingAnswer&) = delete;
   PendingAnswer& operator=(const PendingAnswer&) = delete;
   void respond(Response response) { responder_.respond(std::move(response)); }
@@ -161,23 +163,27 @@ void LmsXapi::on_start(Context& ctx) {
   });
   for (const char* method : {"DELETE", "PATCH"}) {
     server_->route(method, statements, [](Request request, Responder responder) {
-      Response r = xapi_error(405, "", request.method + " " + request.path +
-                                           ": statements are immutable; void one with a "
-                                           "voiding statement");
+      Response r = xapi_error(405, "",
+                              request.method + " " + request.path +
+                                  ": statements are immutable; void one with a "
+                                  "voiding statement");
       r.headers.emplace_back("Allow", "GET, PUT, POST");
       responder.respond(std::move(r));
     });
   }
   server_->route("GET", std::string(kPrefix) + "/about", [](Request, Responder responder) {
     responder.respond(xapi_json(
-        200, json{{"version", json::array({kXapiVersion})}, {"extensions", json::object()}}.dump()));
+        200,
+        json{{"version", json::array({kXapiVersion})}, {"extensions", json::object()}}.dump()));
   });
   for (const char* method : {"GET", "PUT", "POST", "DELETE"}) {
-    server_->route_prefix(method, std::string(kPrefix) + "/", [](Request request, Responder responder) {
-      responder.respond(xapi_error(
-          404, "", request.path + ": not offered by this LRS (it has the Statement and About "
-                                  "resources; the Document Resources are not implemented)"));
-    });
+    server_->route_prefix(
+        method, std::string(kPrefix) + "/", [](Request request, Responder responder) {
+          responder.respond(
+              xapi_error(404, "",
+                         request.path + ": not offered by this LRS (it has the Statement and About "
+                                        "resources; the Document Resources are not implemented)"));
+        });
   }
   if (Status status = server_->start(); !status.ok()) {
     throw std::runtime_error("lms-xapi cannot listen: " + status.message());
@@ -226,12 +232,13 @@ void LmsXapi::on_stop(Context& ctx) {
 std::optional<Response> LmsXapi::admit(const Request& request, size_t& client,
                                        bool need_version) const {
   const std::string* authorization = request.header("Authorization");
-  auto who = authorization == nullptr
-                 ? StatusOr<size_t>(Status::Error("no Authorization header"))
-                 : auth_->authenticate(*authorization);
+  auto who = authorization == nullptr ? StatusOr<size_t>(Status::Error("no Authorization header"))
+                                      : auth_->authenticate(*authorization);
   if (!who.ok()) {
-    Response r = xapi_error(401, "Authorization", "HTTP Basic credentials of an LRS client are "
-                                                  "required: " + who.status().message());
+    Response r = xapi_error(401, "Authorization",
+                            "HTTP Basic credentials of an LRS client are "
+                            "required: " +
+                                who.status().message());
     r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"xapi\", charset=\"UTF-8\"");
     return r;
   }
@@ -239,9 +246,9 @@ std::optional<Response> LmsXapi::admit(const Request& request, size_t& client,
   if (need_version) {
     const std::string* version = request.header(kVersionHeader);
     if (version == nullptr) {
-      return xapi_error(400, kVersionHeader,
-                        std::string(kVersionHeader) +
-                            ": required on every request (this LRS speaks 1.0.3)");
+      return xapi_error(
+          400, kVersionHeader,
+          std::string(kVersionHeader) + ": required on every request (this LRS speaks 1.0.3)");
     }
     if (!is_version(*version)) {
       return xapi_error(400, kVersionHeader,
@@ -252,10 +259,11 @@ std::optional<Response> LmsXapi::admit(const Request& request, size_t& client,
   return std::nullopt;
 }
 
-void LmsXapi::refuse(Context& ctx, const Request& request, Responder& responder, Response response) {
+void LmsXapi::refuse(Context& ctx, const Request& request, Responder& responder,
+                     Response response) {
   ctx.log(response.status == 401 ? LogLevel::kInfo : LogLevel::kDebug,
-          "refused " + std::to_string(response.status) + " " + request.method + " " +
-              request.path + " remote=" + request.remote_address + ": " + response.body);
+          "refused " + std::to_string(response.status) + " " + request.method + " " + request.path +
+              " remote=" + request.remote_address + ": " + response.body);
   const int status = response.status;
   responder.respond(std::move(response));
   ctx.post([&ctx, status] {
@@ -275,8 +283,9 @@ void LmsXapi::handle_write(Context& ctx, Request request, Responder responder, b
     const auto params = decode_query(request.query);
     if (!params || params->count("statementId") == 0) {
       return refuse(ctx, request, responder,
-                    xapi_error(400, "statementId", "PUT /statements requires the statementId "
-                                                   "parameter"));
+                    xapi_error(400, "statementId",
+                               "PUT /statements requires the statementId "
+                               "parameter"));
     }
     put_id = lower(params->at("statementId"));
     if (!is_uuid(put_id)) {
@@ -288,19 +297,19 @@ void LmsXapi::handle_write(Context& ctx, Request request, Responder responder, b
   const std::string content_type = type == nullptr ? "" : lower(*type);
   if (content_type.rfind("multipart/mixed", 0) == 0) {
     return refuse(ctx, request, responder,
-                  xapi_error(400, "Content-Type", "multipart/mixed (statements with attachment "
-                                                  "content or signatures) is not supported; send "
-                                                  "application/json with attachment fileUrls"));
+                  xapi_error(400, "Content-Type",
+                             "multipart/mixed (statements with attachment "
+                             "content or signatures) is not supported; send "
+                             "application/json with attachment fileUrls"));
   }
   if (content_type.rfind("application/json", 0) != 0) {
-    return refuse(ctx, request, responder,
-                  xapi_error(400, "Content-Type",
-                             "must be application/json, got '" + content_type + "'"));
+    return refuse(
+        ctx, request, responder,
+        xapi_error(400, "Content-Type", "must be application/json, got '" + content_type + "'"));
   }
   json body = json::parse(request.body, nullptr, false);
   if (body.is_discarded()) {
-    return refuse(ctx, request, responder,
-                  xapi_error(400, "(body)", "the body is not valid JSON"));
+    return refuse(ctx, request, responder, xapi_error(400, "(body)", "the body is not valid JSON"));
   }
   const bool batch = body.is_array();
   if (put && batch) {
@@ -312,11 +321,11 @@ void LmsXapi::handle_write(Context& ctx, Request request, Responder responder, b
                   xapi_error(400, "(body)", "must be a statement (an object) or an array of them"));
   }
   if (batch && body.size() > config_.max_batch_statements) {
-    return refuse(ctx, request, responder,
-                  xapi_error(413, "(body)", "a batch holds at most " +
-                                                std::to_string(config_.max_batch_statements) +
-                                                " statements, this one " +
-                                                std::to_string(body.size())));
+    return refuse(
+        ctx, request, responder,
+        xapi_error(413, "(body)",
+                   "a batch holds at most " + std::to_string(config_.max_batch_statements) +
+                       " statements, this one " + std::to_string(body.size())));
   }
   std::vector<json> statements;
   if (batch) {
@@ -335,8 +344,9 @@ void LmsXapi::handle_write(Context& ctx, Request request, Responder responder, b
     if (put) {
       if (s.contains("id") && lower(s["id"].get<std::string>()) != put_id) {
         return refuse(ctx, request, responder,
-                      xapi_error(400, "id", "the statement's id differs from the statementId "
-                                            "parameter"));
+                      xapi_error(400, "id",
+                                 "the statement's id differs from the statementId "
+                                 "parameter"));
       }
       s["id"] = put_id;
     } else if (s.contains("id")) {
@@ -345,10 +355,10 @@ void LmsXapi::handle_write(Context& ctx, Request request, Responder responder, b
       s["id"] = new_uuid();
     }
     if (!ids.insert(s["id"].get<std::string>()).second) {
-      return refuse(ctx, request, responder,
-                    xapi_error(400, at.empty() ? "id" : at + ".id",
-                               "the batch holds two statements with id " +
-                                   s["id"].get<std::string>()));
+      return refuse(
+          ctx, request, responder,
+          xapi_error(400, at.empty() ? "id" : at + ".id",
+                     "the batch holds two statements with id " + s["id"].get<std::string>()));
     }
   }
   write.statements = std::move(statements);
@@ -370,10 +380,11 @@ int64_t LmsXapi::next_stored_ms() {
 }
 
 json LmsXapi::authority(size_t client) const {
-  return json{{"objectType", "Agent"},
-              {"name", config_.clients[client].name},
-              {"account",
-               {{"homePage", config_.authority_home_page}, {"name", config_.clients[client].name}}}};
+  return json{
+      {"objectType", "Agent"},
+      {"name", config_.clients[client].name},
+      {"account",
+       {{"homePage", config_.authority_home_page}, {"name", config_.clients[client].name}}}};
 }
 
 void LmsXapi::flush_writes(Context& ctx) {
@@ -397,8 +408,8 @@ void LmsXapi::flush_writes(Context& ctx) {
     }
     return;
   }
-  std::vector<StoredStatement> fresh;       // new rows of every accepted request
-  std::vector<StoredStatement> to_publish;  // those and rows still pending from before
+  std::vector<StoredStatement> fresh;         // new rows of every accepted request
+  std::vector<StoredStatement> to_publish;    // those and rows still pending from before
   std::map<std::string, std::string> staged;  // id -> received form, of this flush
   std::vector<std::pair<std::shared_ptr<PendingAnswer>, Response>> accepted;
   for (auto& [answer, write] : writes) {
@@ -475,8 +486,9 @@ void LmsXapi::flush_writes(Context& ctx) {
   if (Status s = store_->insert_pending(fresh); !s.ok()) {
     ctx.log(LogLevel::kError, s.message());
     for (auto& [answer, response] : accepted) {
-      answer->respond(xapi_error(500, "", "the statement store failed; nothing was stored; send "
-                                          "again"));
+      answer->respond(xapi_error(500, "",
+                                 "the statement store failed; nothing was stored; send "
+                                 "again"));
     }
     return;
   }
@@ -495,8 +507,9 @@ void LmsXapi::flush_writes(Context& ctx) {
         if (Status s = store_->mark_stored(row_ids); !s.ok()) {
           // The hub has them; the next republish marks them.
           ctx.log(LogLevel::kError, s.message());
-          failure = unavailable("the statement store failed after the hub took the statements; "
-                                "send again with the same ids");
+          failure = unavailable(
+              "the statement store failed after the hub took the statements; "
+              "send again with the same ids");
         } else {
           ctx.count("statements_stored", static_cast<double>(count));
         }
@@ -504,8 +517,9 @@ void LmsXapi::flush_writes(Context& ctx) {
       case PublishResult::Kind::kRejected:
         ctx.log(LogLevel::kError,
                 "the hub refused a statement's event: " + result.rejections().front().reason);
-        failure = xapi_error(500, "", "the hub refused an event of these statements: " +
-                                          result.rejections().front().reason);
+        failure = xapi_error(
+            500, "",
+            "the hub refused an event of these statements: " + result.rejections().front().reason);
         break;
       case PublishResult::Kind::kTimedOut:
         ctx.count("publish_timeouts");

@@ -104,7 +104,7 @@ class LmsXapi : public simpang::sdk::Source {
   // Validated writes waiting for flush_writes (guarded by writes_mutex_); a flush is posted when
   // the first one is queued.
   std::vector<std::pair<std::shared_ptr<PendingAnswer>, Write>> queued_writes_;
-  bool overloaded_ = false;     // runtime thread
+  bool overloaded_ = false;  // runtime thread
 };
 
 }  // namespace simpang::plugins::lms_xapi

@@ -17,8 +17,8 @@ template <typename T>
 T at_least(ConfigReader& config, std::string_view key, T fallback, T minimum) {
   const T value = config.optional<T>(key, fallback);
   if (value < minimum) {
-    throw config.error(key, "must be at least " + std::to_string(minimum) + ", got " +
-                                std::to_string(value));
+    throw config.error(
+        key, "must be at least " + std::to_string(minimum) + ", got " + std::to_string(value));
   }
   return value;
 }
@@ -33,8 +33,8 @@ LmsXapiConfig read_config(const nlohmann::json& json) {
   out.source = config.optional<std::string>("source", out.source);
   out.authority_home_page =
       config.optional<std::string>("authority_home_page", out.authority_home_page);
-  out.certification_activity_types = config.optional<std::vector<std::string>>(
-      "certification_activity_types", {});
+  out.certification_activity_types =
+      config.optional<std::vector<std::string>>("certification_activity_types", {});
   out.max_body_bytes = at_least<uint64_t>(config, "max_body_bytes", out.max_body_bytes, 1);
   out.max_batch_statements =
       at_least<uint64_t>(config, "max_batch_statements", out.max_batch_statements, 1);
@@ -65,8 +65,8 @@ LmsXapiConfig read_config(const nlohmann::json& json) {
   }
   for (size_t i = 0; i < out.certification_activity_types.size(); ++i) {
     if (!is_iri(out.certification_activity_types[i])) {
-      throw ConfigError(config.path_of("certification_activity_types") + "[" +
-                        std::to_string(i) + "]: must be an absolute IRI");
+      throw ConfigError(config.path_of("certification_activity_types") + "[" + std::to_string(i) +
+                        "]: must be an absolute IRI");
     }
   }
   if (out.publish_timeout < std::chrono::milliseconds(1)) {

@@ -22,8 +22,8 @@ struct LrsClient {
 
 struct LmsXapiConfig {
   std::string listen = "127.0.0.1";
-  uint16_t port = 0;                   // 0: any free port (see the port file)
-  std::string source = "/lms/xapi";    // the published events' source
+  uint16_t port = 0;                                         // 0: any free port (see the port file)
+  std::string source = "/lms/xapi";                          // the published events' source
   std::string authority_home_page = "urn:simpang:lms-xapi";  // homePage of authority accounts
   std::vector<std::string> certification_activity_types;
   size_t max_body_bytes = 4 * 1024 * 1024;

@@ -114,10 +114,10 @@ Response LmsXapi::answer_get(const Request& request) {
   if (!status.ok()) {
     return xapi_error(500, "", "the statement store failed: " + status.message());
   }
-  json body = {{"statements", std::move(statements)},
-               {"more", more ? std::string(kPrefix) + "/statements?more=" +
-                                   more_token(query, last_seq)
-                             : std::string()}};
+  json body = {
+      {"statements", std::move(statements)},
+      {"more", more ? std::string(kPrefix) + "/statements?more=" + more_token(query, last_seq)
+                    : std::string()}};
   Response r = xapi_json(200, body.dump(-1, ' ', false, json::error_handler_t::replace));
   r.headers.emplace_back(kConsistentHeader, through);
   r.headers.emplace_back("Last-Modified", http_date(newest != 0 ? newest : now_ms()));

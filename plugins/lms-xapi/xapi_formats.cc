@@ -205,8 +205,8 @@ std::optional<int64_t> parse_timestamp(std::string_view text) {
       minute > 59 || second > 60) {
     return std::nullopt;
   }
-  const int64_t days = days_from_civil(year, static_cast<unsigned>(month),
-                                       static_cast<unsigned>(day));
+  const int64_t days =
+      days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
   return seconds * 1000 + millis;
 }

@@ -55,8 +55,8 @@ std::string parent_activity(const json& statement) {
   return parent.empty() ? std::string() : parent[0].value("id", "");
 }
 
-simpang::v1::Event base_event(const json& statement, const MappingOptions& options,
-                              std::string id, std::string type, const std::string& subject) {
+simpang::v1::Event base_event(const json& statement, const MappingOptions& options, std::string id,
+                              std::string type, const std::string& subject) {
   simpang::v1::Event event;
   event.set_id(std::move(id));
   event.set_source(options.source);

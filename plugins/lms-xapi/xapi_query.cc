@@ -99,7 +99,8 @@ std::optional<QueryError> read_parameters(const std::map<std::string, std::strin
       if (name == "related_agents") q.related_agents = *flag;
       if (name == "ascending") q.ascending = *flag;
       if (name == "attachments" && *flag) {
-        return QueryError{name, "true is not supported: this LRS does not store attachment content"};
+        return QueryError{name,
+                          "true is not supported: this LRS does not store attachment content"};
       }
     } else if (name == "since" || name == "until") {
       const std::optional<int64_t> ms = parse_timestamp(value);
@@ -113,10 +114,14 @@ std::optional<QueryError> read_parameters(const std::map<std::string, std::strin
       }
       q.limit = static_cast<size_t>(n);
     } else if (name == "format") {
-      if (value == "exact") q.format = Format::kExact;
-      else if (value == "ids") q.format = Format::kIds;
-      else if (value == "canonical") q.format = Format::kCanonical;
-      else return QueryError{name, "must be ids, exact or canonical, got '" + value + "'"};
+      if (value == "exact")
+        q.format = Format::kExact;
+      else if (value == "ids")
+        q.format = Format::kIds;
+      else if (value == "canonical")
+        q.format = Format::kCanonical;
+      else
+        return QueryError{name, "must be ids, exact or canonical, got '" + value + "'"};
     } else {
       return QueryError{name, "unknown parameter of GET /statements"};
     }
@@ -156,7 +161,8 @@ bool agent_matches(const json& s, const json& agent, bool broad) {
   if (!broad) return false;
   if (is_agent(s.value("authority", json()), agent)) return true;
   if (const auto c = s.find("context"); c != s.end()) {
-    if (is_agent(c->value("instructor", json()), agent) || is_agent(c->value("team", json()), agent)) {
+    if (is_agent(c->value("instructor", json()), agent) ||
+        is_agent(c->value("team", json()), agent)) {
       return true;
     }
   }
@@ -248,7 +254,8 @@ void reduce_map(json& map, const std::vector<std::string>& languages) {
 }
 
 void canonical_shape(json& s, const std::vector<std::string>& languages) {
-  if (s.contains("verb") && s["verb"].contains("display")) reduce_map(s["verb"]["display"], languages);
+  if (s.contains("verb") && s["verb"].contains("display"))
+    reduce_map(s["verb"]["display"], languages);
   const auto definition = [&](json& activity) {
     if (!activity.is_object() || !activity.contains("definition")) return;
     json& d = activity["definition"];
@@ -406,7 +413,9 @@ std::string more_token(const StatementQuery& q, int64_t last_seq) {
   if (q.until_ms) p["until"] = format_timestamp(*q.until_ms);
   if (q.limit != 0) p["limit"] = std::to_string(q.limit);
   if (q.ascending) p["ascending"] = "true";
-  p["format"] = q.format == Format::kIds ? "ids" : q.format == Format::kCanonical ? "canonical" : "exact";
+  p["format"] = q.format == Format::kIds         ? "ids"
+                : q.format == Format::kCanonical ? "canonical"
+                                                 : "exact";
   return hex_encode(json{{"p", p}, {"after", last_seq}}.dump());
 }
 

@@ -37,17 +37,17 @@ void bind_text(sqlite3_stmt* stmt, int index, const std::string& text) {
 
 std::string column_text(sqlite3_stmt* stmt, int column) {
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
-  return text == nullptr ? std::string()
-                         : std::string(text, static_cast<size_t>(sqlite3_column_bytes(stmt, column)));
+  return text == nullptr
+             ? std::string()
+             : std::string(text, static_cast<size_t>(sqlite3_column_bytes(stmt, column)));
 }
 
 }  // namespace
 
 StatusOr<std::unique_ptr<StatementStore>> StatementStore::open(const std::filesystem::path& path) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = path.string() + ": cannot open the statement store: " +
                           (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -119,10 +119,11 @@ StatusOr<std::optional<StoredStatement>> StatementStore::find(const std::string&
   StmtPtr stmt(raw);
   bind_text(raw, 1, id);
   std::optional<StoredStatement> found;
-  if (Status s = read_rows(raw, [&](const StoredStatement& row) {
-        found = row;
-        return false;
-      });
+  if (Status s = read_rows(raw,
+                           [&](const StoredStatement& row) {
+                             found = row;
+                             return false;
+                           });
       !s.ok()) {
     return s;
   }
@@ -184,12 +185,13 @@ Status StatementStore::mark_stored(const std::vector<std::string>& ids) {
   sqlite3_stmt* mark_raw = nullptr;
   sqlite3_stmt* void_raw = nullptr;
   const bool prepared =
-      sqlite3_prepare_v2(db_, "UPDATE statements SET pending = 0 WHERE id = ?1 AND pending = 1",
-                         -1, &mark_raw, nullptr) == SQLITE_OK &&
-      sqlite3_prepare_v2(db_,
-                         "UPDATE statements SET voided = 1 WHERE pending = 0 AND voids = '' AND id = "
-                         "(SELECT voids FROM statements WHERE id = ?1 AND voids != '')",
-                         -1, &void_raw, nullptr) == SQLITE_OK;
+      sqlite3_prepare_v2(db_, "UPDATE statements SET pending = 0 WHERE id = ?1 AND pending = 1", -1,
+                         &mark_raw, nullptr) == SQLITE_OK &&
+      sqlite3_prepare_v2(
+          db_,
+          "UPDATE statements SET voided = 1 WHERE pending = 0 AND voids = '' AND id = "
+          "(SELECT voids FROM statements WHERE id = ?1 AND voids != '')",
+          -1, &void_raw, nullptr) == SQLITE_OK;
   StmtPtr mark(mark_raw);
   StmtPtr voiding(void_raw);
   Status failed = Status::Ok();
@@ -233,10 +235,11 @@ StatusOr<std::vector<StoredStatement>> StatementStore::pending() {
   }
   StmtPtr stmt(raw);
   std::vector<StoredStatement> rows;
-  if (Status s = read_rows(raw, [&](const StoredStatement& row) {
-        rows.push_back(row);
-        return true;
-      });
+  if (Status s = read_rows(raw,
+                           [&](const StoredStatement& row) {
+                             rows.push_back(row);
+                             return true;
+                           });
       !s.ok()) {
     return s;
   }
@@ -245,8 +248,8 @@ StatusOr<std::vector<StoredStatement>> StatementStore::pending() {
 
 Status StatementStore::scan(const ScanRange& range,
                             const std::function<bool(const StoredStatement&)>& visit) {
-  std::string sql = std::string("SELECT ") + kColumns +
-                    " FROM statements WHERE pending = 0 AND voided = 0";
+  std::string sql =
+      std::string("SELECT ") + kColumns + " FROM statements WHERE pending = 0 AND voided = 0";
   if (range.after_seq) {
     sql += range.ascending ? " AND seq > ?1" : " AND seq < ?1";
   }

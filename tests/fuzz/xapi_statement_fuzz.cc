@@ -4,9 +4,8 @@
 // to events without throwing; the same bytes as a query string must parse or be refused.
 #include <cstdint>
 #include <cstdlib>
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "xapi_mapping.h"
 #include "xapi_query.h"

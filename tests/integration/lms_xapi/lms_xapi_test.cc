@@ -24,14 +24,15 @@ constexpr char kCourse[] = "http://lms.example.edu.my/course/ml-101";
 
 json statement(const std::string& verb, const std::string& id = "",
                const std::string& mbox = kLearner, const std::string& activity = kCourse) {
-  json s = {{"actor", {{"mbox", mbox}, {"name", "Siti"}}},
-            {"verb", {{"id", "http://adlnet.gov/expapi/verbs/" + verb}, {"display", {{"en-US", verb}}}}},
-            {"object",
-             {{"id", activity},
-              {"definition",
-               {{"type", "http://adlnet.gov/expapi/activities/course"},
-                {"name", {{"en-US", "Machine learning 101"}, {"ms-MY", "Pembelajaran mesin 101"}}}}}}},
-            {"timestamp", "2026-11-30T08:15:00Z"}};
+  json s = {
+      {"actor", {{"mbox", mbox}, {"name", "Siti"}}},
+      {"verb", {{"id", "http://adlnet.gov/expapi/verbs/" + verb}, {"display", {{"en-US", verb}}}}},
+      {"object",
+       {{"id", activity},
+        {"definition",
+         {{"type", "http://adlnet.gov/expapi/activities/course"},
+          {"name", {{"en-US", "Machine learning 101"}, {"ms-MY", "Pembelajaran mesin 101"}}}}}}},
+      {"timestamp", "2026-11-30T08:15:00Z"}};
   if (!id.empty()) s["id"] = id;
   return s;
 }
@@ -163,57 +164,157 @@ TEST(LmsXapiHub, BadRequestsGetTheirStatusAndMessageAndPublishNothing) {
       {"multipart", "POST", "/xapi/statements", good, multipart, 400, "multipart/mixed"},
       {"not JSON", "POST", "/xapi/statements", "{\"actor\":", {}, 400, "not valid JSON"},
       {"not a statement", "POST", "/xapi/statements", "42", {}, 400, "must be a statement"},
-      {"mbox not mailto", "POST", "/xapi/statements", bad_mbox.dump(), {}, 400,
+      {"mbox not mailto",
+       "POST",
+       "/xapi/statements",
+       bad_mbox.dump(),
+       {},
+       400,
        "actor.mbox: must be a mailto IRI"},
-      {"two identifiers", "POST", "/xapi/statements", two_ifis.dump(), {}, 400,
+      {"two identifiers",
+       "POST",
+       "/xapi/statements",
+       two_ifis.dump(),
+       {},
+       400,
        "actor: an Agent must have exactly one inverse functional identifier"},
-      {"scaled out of range", "POST", "/xapi/statements", bad_scaled.dump(), {}, 400,
+      {"scaled out of range",
+       "POST",
+       "/xapi/statements",
+       bad_scaled.dump(),
+       {},
+       400,
        "result.score.scaled: must be between -1 and 1"},
-      {"unknown property", "POST", "/xapi/statements", unknown.dump(), {}, 400,
+      {"unknown property",
+       "POST",
+       "/xapi/statements",
+       unknown.dump(),
+       {},
+       400,
        "grade: unknown property"},
-      {"bad timestamp", "POST", "/xapi/statements", bad_timestamp.dump(), {}, 400,
+      {"bad timestamp",
+       "POST",
+       "/xapi/statements",
+       bad_timestamp.dump(),
+       {},
+       400,
        "timestamp: must be an ISO 8601 timestamp"},
-      {"bad duration", "POST", "/xapi/statements", bad_duration.dump(), {}, 400,
+      {"bad duration",
+       "POST",
+       "/xapi/statements",
+       bad_duration.dump(),
+       {},
+       400,
        "result.duration: must be an ISO 8601 duration"},
-      {"bad registration", "POST", "/xapi/statements", bad_registration.dump(), {}, 400,
+      {"bad registration",
+       "POST",
+       "/xapi/statements",
+       bad_registration.dump(),
+       {},
+       400,
        "context.registration: must be a UUID"},
-      {"verb not an IRI", "POST", "/xapi/statements", bad_verb.dump(), {}, 400,
+      {"verb not an IRI",
+       "POST",
+       "/xapi/statements",
+       bad_verb.dump(),
+       {},
+       400,
        "verb.id: must be an absolute IRI"},
-      {"bad language tag", "POST", "/xapi/statements", bad_language.dump(), {}, 400,
-       "RFC 5646"},
-      {"bad one of a batch", "POST", "/xapi/statements",
-       json::array({statement("completed"), bad_mbox}).dump(), {}, 400, "[1].actor.mbox"},
-      {"same id twice in a batch", "POST", "/xapi/statements",
+      {"bad language tag", "POST", "/xapi/statements", bad_language.dump(), {}, 400, "RFC 5646"},
+      {"bad one of a batch",
+       "POST",
+       "/xapi/statements",
+       json::array({statement("completed"), bad_mbox}).dump(),
+       {},
+       400,
+       "[1].actor.mbox"},
+      {"same id twice in a batch",
+       "POST",
+       "/xapi/statements",
        json::array({statement("completed", "fd41c918-b88b-4b20-a0a5-a4c32391aaa1"),
                     statement("passed", "fd41c918-b88b-4b20-a0a5-a4c32391aaa1")})
            .dump(),
-       {}, 400, "two statements with id"},
-      {"batch too large", "POST", "/xapi/statements",
-       json(std::vector<json>(21, statement("completed"))).dump(), {}, 413, "at most 20"},
-      {"PUT without statementId", "PUT", "/xapi/statements", good, {}, 400,
+       {},
+       400,
+       "two statements with id"},
+      {"batch too large",
+       "POST",
+       "/xapi/statements",
+       json(std::vector<json>(21, statement("completed"))).dump(),
+       {},
+       413,
+       "at most 20"},
+      {"PUT without statementId",
+       "PUT",
+       "/xapi/statements",
+       good,
+       {},
+       400,
        "requires the statementId"},
-      {"PUT with a bad statementId", "PUT", "/xapi/statements?statementId=42", good, {}, 400,
+      {"PUT with a bad statementId",
+       "PUT",
+       "/xapi/statements?statementId=42",
+       good,
+       {},
+       400,
        "statementId\",\"message\":\"must be a UUID"},
-      {"PUT id differs", "PUT", "/xapi/statements?statementId=fd41c918-b88b-4b20-a0a5-a4c32391aaa2",
-       statement("completed", "fd41c918-b88b-4b20-a0a5-a4c32391aaa3").dump(), {}, 400,
+      {"PUT id differs",
+       "PUT",
+       "/xapi/statements?statementId=fd41c918-b88b-4b20-a0a5-a4c32391aaa2",
+       statement("completed", "fd41c918-b88b-4b20-a0a5-a4c32391aaa3").dump(),
+       {},
+       400,
        "differs from the statementId"},
-      {"GET bad since", "GET", "/xapi/statements?since=yesterday", "", {}, 400,
+      {"GET bad since",
+       "GET",
+       "/xapi/statements?since=yesterday",
+       "",
+       {},
+       400,
        "parameter 'since': must be an ISO 8601 timestamp"},
-      {"GET unknown parameter", "GET", "/xapi/statements?colour=red", "", {}, 400,
+      {"GET unknown parameter",
+       "GET",
+       "/xapi/statements?colour=red",
+       "",
+       {},
+       400,
        "parameter 'colour': unknown parameter"},
-      {"GET bad agent", "GET", "/xapi/statements?agent=%7B%22mbox%22%3A%22siti%22%7D", "", {}, 400,
+      {"GET bad agent",
+       "GET",
+       "/xapi/statements?agent=%7B%22mbox%22%3A%22siti%22%7D",
+       "",
+       {},
+       400,
        "agent.mbox: must be a mailto IRI"},
-      {"GET id with filters", "GET",
+      {"GET id with filters",
+       "GET",
        "/xapi/statements?statementId=fd41c918-b88b-4b20-a0a5-a4c32391aaa0&verb=http://x.example/v",
-       "", {}, 400, "not allowed with statementId"},
-      {"GET bad more token", "GET", "/xapi/statements?more=zz", "", {}, 400,
+       "",
+       {},
+       400,
+       "not allowed with statementId"},
+      {"GET bad more token",
+       "GET",
+       "/xapi/statements?more=zz",
+       "",
+       {},
+       400,
        "not a token this LRS issued"},
-      {"GET attachments", "GET", "/xapi/statements?attachments=true", "", {}, 400,
-       "not supported"},
-      {"GET unknown id", "GET", "/xapi/statements?statementId=fd41c918-b88b-4b20-a0a5-a4c32391aaa9",
-       "", {}, 404, "no statement"},
+      {"GET attachments", "GET", "/xapi/statements?attachments=true", "", {}, 400, "not supported"},
+      {"GET unknown id",
+       "GET",
+       "/xapi/statements?statementId=fd41c918-b88b-4b20-a0a5-a4c32391aaa9",
+       "",
+       {},
+       404,
+       "no statement"},
       {"DELETE", "DELETE", "/xapi/statements", "", {}, 405, "immutable"},
-      {"document resource", "GET", "/xapi/activities/state", "", {}, 404,
+      {"document resource",
+       "GET",
+       "/xapi/activities/state",
+       "",
+       {},
+       404,
        "Document Resources are not implemented"},
   };
   for (const Case& c : cases) {
@@ -257,9 +358,9 @@ TEST(LmsXapiHub, SameIdSameContentIsAcceptedAgainAndOtherContentIs409) {
   EXPECT_NE(conflict.body.find("already stored with different content"), std::string::npos);
   // A batch with one conflicting statement stores none of it.
   const std::string fresh = "3b1a8f7e-1c2d-4e5f-8a9b-0c1d2e3f4a5c";
-  const XapiAnswer batch = hub.request(
-      "POST", "/xapi/statements",
-      json::array({statement("attempted", fresh), statement("completed", id)}).dump());
+  const XapiAnswer batch =
+      hub.request("POST", "/xapi/statements",
+                  json::array({statement("attempted", fresh), statement("completed", id)}).dump());
   EXPECT_EQ(batch.status, 409) << batch.raw;
   EXPECT_NE(batch.body.find("[1].id"), std::string::npos) << batch.body;
   EXPECT_EQ(hub.request("GET", "/xapi/statements?statementId=" + fresh).status, 404);
@@ -268,7 +369,8 @@ TEST(LmsXapiHub, SameIdSameContentIsAcceptedAgainAndOtherContentIs409) {
   ASSERT_EQ(got.status, 200);
   EXPECT_EQ(json::parse(got.body)["verb"]["id"], "http://adlnet.gov/expapi/verbs/attempted");
   // Published once (the hub keeps one event per id).
-  ASSERT_EQ(hub.request("POST", "/xapi/statements", statement("attempted", fresh).dump()).status, 200);
+  ASSERT_EQ(hub.request("POST", "/xapi/statements", statement("attempted", fresh).dump()).status,
+            200);
   const std::vector<Event> out = hub.wait_for_output(2);
   EXPECT_EQ(out.size(), 2u);
 }
@@ -335,7 +437,8 @@ TEST(LmsXapiHub, QueriesFilterPageAndShape) {
   // format=ids keeps identifiers only; canonical keeps one language.
   const json by_ids = query("?format=ids&limit=1")["statements"][0];
   EXPECT_FALSE(by_ids["actor"].contains("name"));
-  EXPECT_EQ(by_ids["object"], (json{{"objectType", "Activity"}, {"id", std::string(kCourse) + "-b"}}));
+  EXPECT_EQ(by_ids["object"],
+            (json{{"objectType", "Activity"}, {"id", std::string(kCourse) + "-b"}}));
   const XapiAnswer canonical = hub.request("GET", "/xapi/statements?format=canonical&limit=1", "",
                                            RequestOptions{.headers = {"Accept-Language: ms-MY"}});
   ASSERT_EQ(canonical.status, 200);
@@ -367,7 +470,8 @@ TEST(LmsXapiHub, VoidingHidesTheStatementFromQueriesButNotFromVoidedStatementId)
 
 TEST(LmsXapiHub, AboutAndTheStoreAcrossARestart) {
   LrsHub hub;
-  XapiAnswer about = hub.request("GET", "/xapi/about", "", RequestOptions{.auth = false, .version = false});
+  XapiAnswer about =
+      hub.request("GET", "/xapi/about", "", RequestOptions{.auth = false, .version = false});
   ASSERT_EQ(about.status, 200) << about.raw;
   EXPECT_EQ(json::parse(about.body)["version"], json::array({"1.0.3"}));
   const std::string id = "1f2e3d4c-5b6a-4978-8a6b-5c4d3e2f1a0b";

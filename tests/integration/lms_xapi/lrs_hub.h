@@ -104,8 +104,8 @@ class LrsHub {
     if (options.version) argv.insert(argv.end(), {"-H", "X-Experience-API-Version: 1.0.3"});
     if (!body.empty()) {
       simpang::testing::write_file(file, body);
-      argv.insert(argv.end(), {"-H", "Content-Type: " + options.content_type, "--data-binary",
-                               "@" + file});
+      argv.insert(argv.end(),
+                  {"-H", "Content-Type: " + options.content_type, "--data-binary", "@" + file});
     }
     for (const std::string& h : options.headers) argv.insert(argv.end(), {"-H", h});
     argv.push_back("http://127.0.0.1:" + std::to_string(port_) + target);
@@ -117,8 +117,8 @@ class LrsHub {
     if (last == std::string::npos) return answer;
     answer.status = std::atoi(answer.raw.c_str() + last + 9);
     const size_t body_at = answer.raw.find("\r\n\r\n", last);
-    answer.headers = answer.raw.substr(last, body_at == std::string::npos ? std::string::npos
-                                                                          : body_at - last);
+    answer.headers =
+        answer.raw.substr(last, body_at == std::string::npos ? std::string::npos : body_at - last);
     if (body_at != std::string::npos) answer.body = answer.raw.substr(body_at + 4);
     return answer;
   }
@@ -147,7 +147,9 @@ class LrsHub {
 
   std::string config() const {
     return "hub:\n"
-           "  state_dir: " + (dir_ / "state").string() + "\n"
+           "  state_dir: " +
+           (dir_ / "state").string() +
+           "\n"
            "  summary_interval: 0s\n"
            "plugins:\n"
            "  - name: lrs\n"
@@ -160,12 +162,18 @@ class LrsHub {
            "      certification_activity_types: [\"http://adlnet.gov/expapi/activities/course\"]\n"
            "      clients:\n"
            "        - name: moodle\n"
-           "          username: " + std::string(kUser) + "\n"
-           "          password: \"${file:" + (dir_ / "lrs-password").string() + "}\"\n"
+           "          username: " +
+           std::string(kUser) +
+           "\n"
+           "          password: \"${file:" +
+           (dir_ / "lrs-password").string() +
+           "}\"\n"
            "  - name: capture\n"
            "    plugin: sink-jsonl\n"
            "    config:\n"
-           "      path: " + (dir_ / "out.jsonl").string() + "\n"
+           "      path: " +
+           (dir_ / "out.jsonl").string() +
+           "\n"
            "routes:\n"
            "  - name: lrs-to-capture\n"
            "    from: [lrs]\n"

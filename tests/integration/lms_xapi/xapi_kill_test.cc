@@ -6,6 +6,7 @@
 // xapi.statement.stored event) and readable from the LRS: a 2xx is a promise that the statement
 // is both in the LRS's store and journaled by the hub.
 #include <curl/curl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <atomic>
@@ -16,8 +17,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "test_support.h"
 
@@ -60,21 +59,23 @@ class XapiUnderKill : public ::testing::TestWithParam<std::string> {
                "plugins:\n"
                "  - name: lrs\n"
                "    plugin: lms-xapi\n"
-               "    isolation: " + GetParam() + "\n"
-               "    config:\n"
-               "      port: 0\n"
-               "      publish_timeout: 3s\n"
-               "      republish_interval: 1s\n"
-               "      clients:\n"
-               "        - {name: loader, username: loader, password: kill-test-password}\n"
-               "  - name: capture\n"
-               "    plugin: sink-jsonl\n"
-               "    config: {path: out.jsonl}\n"
-               "routes:\n"
-               "  - name: statements\n"
-               "    from: [lrs]\n"
-               "    match: {type: xapi.statement.stored}\n"
-               "    to: [capture]\n");
+               "    isolation: " +
+                   GetParam() +
+                   "\n"
+                   "    config:\n"
+                   "      port: 0\n"
+                   "      publish_timeout: 3s\n"
+                   "      republish_interval: 1s\n"
+                   "      clients:\n"
+                   "        - {name: loader, username: loader, password: kill-test-password}\n"
+                   "  - name: capture\n"
+                   "    plugin: sink-jsonl\n"
+                   "    config: {path: out.jsonl}\n"
+                   "routes:\n"
+                   "  - name: statements\n"
+                   "    from: [lrs]\n"
+                   "    match: {type: xapi.statement.stored}\n"
+                   "    to: [capture]\n");
   }
   void TearDown() override { curl_global_cleanup(); }
 
@@ -90,7 +91,8 @@ class XapiUnderKill : public ::testing::TestWithParam<std::string> {
 
   void wait_for_port() {
     ASSERT_TRUE(wait_for([&] { return count_lines(port_file()) == 1; }, 30s))
-        << "lms-xapi did not write its port; hub log:\n" << read_file(dir_ / "hub.log");
+        << "lms-xapi did not write its port; hub log:\n"
+        << read_file(dir_ / "hub.log");
     port_ = std::stoi(read_file(port_file()));
   }
 
@@ -205,8 +207,8 @@ TEST_P(XapiUnderKill, EveryStatementAnswered2xxIsInTheSinkAndTheStore) {
   curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   size_t unreadable = 0;
   for (const std::string& id : acknowledged_) {
-    const std::string url = "http://127.0.0.1:" + std::to_string(port_.load()) +
-                            "/xapi/statements?statementId=" + id;
+    const std::string url =
+        "http://127.0.0.1:" + std::to_string(port_.load()) + "/xapi/statements?statementId=" + id;
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
     body.clear();
     long status = 0;

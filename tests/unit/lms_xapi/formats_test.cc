@@ -66,8 +66,8 @@ TEST(XapiFormats, Duration) {
   for (const char* good : {"PT1H30M", "P1Y2M3DT4H5M6.5S", "PT0S", "P3W", "P1D", "PT1.25S"}) {
     EXPECT_TRUE(is_duration(good)) << good;
   }
-  for (const char* bad : {"P", "PT", "1H", "P1H", "PT1D", "P1DT", "PT1.5H30M", "P1M1Y", "PTS",
-                          "PT1.S"}) {
+  for (const char* bad :
+       {"P", "PT", "1H", "P1H", "PT1D", "P1DT", "PT1.5H30M", "P1M1Y", "PTS", "PT1.S"}) {
     EXPECT_FALSE(is_duration(bad)) << bad;
   }
 }

@@ -14,15 +14,17 @@ using nlohmann::json;
 const MappingOptions kOptions{"/lms/xapi", {"http://adlnet.gov/expapi/activities/course"}};
 
 json stored(const std::string& verb) {
-  return {{"id", "fd41c918-b88b-4b20-a0a5-a4c32391aaa0"},
-          {"actor", {{"account", {{"homePage", "http://lms.example"}, {"name", "s42-person-000102"}}}}},
-          {"verb", {{"id", verb}}},
-          {"object",
-           {{"id", "http://lms.example/course/ml-101"},
-            {"definition", {{"type", "http://adlnet.gov/expapi/activities/course"},
-                            {"name", {{"en-US", "ML 101"}}}}}}},
-          {"timestamp", "2025-01-26T22:17:43Z"},
-          {"stored", "2025-01-26T22:17:44.000Z"}};
+  return {
+      {"id", "fd41c918-b88b-4b20-a0a5-a4c32391aaa0"},
+      {"actor", {{"account", {{"homePage", "http://lms.example"}, {"name", "s42-person-000102"}}}}},
+      {"verb", {{"id", verb}}},
+      {"object",
+       {{"id", "http://lms.example/course/ml-101"},
+        {"definition",
+         {{"type", "http://adlnet.gov/expapi/activities/course"},
+          {"name", {{"en-US", "ML 101"}}}}}}},
+      {"timestamp", "2025-01-26T22:17:43Z"},
+      {"stored", "2025-01-26T22:17:44.000Z"}};
 }
 
 TEST(XapiMapping, EveryStatementIsPublishedRaw) {
@@ -90,9 +92,11 @@ TEST(XapiMapping, CompletionsCarryTheScoreAndTheVerdict) {
 TEST(XapiMapping, EarnedIsACredential) {
   json s = stored(kVerbEarned);
   s["object"] = {{"id", "http://lms.example/badge/ml"},
-                 {"definition", {{"type", "http://activitystrea.ms/schema/1.0/badge"},
-                                 {"name", {{"ms-MY", "Lencana ML"}}}}}};
-  s["context"] = {{"contextActivities", {{"parent", json::array({{{"id", "http://lms.example/course/ml-101"}}})}}}};
+                 {"definition",
+                  {{"type", "http://activitystrea.ms/schema/1.0/badge"},
+                   {"name", {{"ms-MY", "Lencana ML"}}}}}};
+  s["context"] = {{"contextActivities",
+                   {{"parent", json::array({{{"id", "http://lms.example/course/ml-101"}}})}}}};
   const auto events = statement_events(s, kOptions);
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[1].type(), "talent.credential.issued");
@@ -106,13 +110,15 @@ TEST(XapiMapping, EarnedIsACredential) {
 
 TEST(XapiMapping, GroupsAgentsAsObjectsAndVoidingMapToNothingMore) {
   json group = stored(kVerbPassed);
-  group["actor"] = {{"objectType", "Group"}, {"member", json::array({{{"mbox", "mailto:a@b.example"}}})}};
+  group["actor"] = {{"objectType", "Group"},
+                    {"member", json::array({{{"mbox", "mailto:a@b.example"}}})}};
   EXPECT_EQ(statement_events(group, kOptions).size(), 1u);
   json agent_object = stored(kVerbPassed);
   agent_object["object"] = {{"objectType", "Agent"}, {"mbox", "mailto:a@b.example"}};
   EXPECT_EQ(statement_events(agent_object, kOptions).size(), 1u);
   json voiding = stored(kVerbVoided);
-  voiding["object"] = {{"objectType", "StatementRef"}, {"id", "6690e6c9-3ef0-4ed3-8b37-7f3964730bee"}};
+  voiding["object"] = {{"objectType", "StatementRef"},
+                       {"id", "6690e6c9-3ef0-4ed3-8b37-7f3964730bee"}};
   EXPECT_EQ(statement_events(voiding, kOptions).size(), 1u);
 }
 

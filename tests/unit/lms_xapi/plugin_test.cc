@@ -44,8 +44,18 @@ class Curl {
  public:
   Curl(uint16_t port, std::string method, std::string target, std::string body = "") {
     thread_ = std::thread([=, this] {
-      std::vector<std::string> argv = {"/usr/bin/curl", "-s", "-S", "-i", "--max-time", "20", "-X", method,
-                                       "-u", "moodle:pw-42", "-H", "X-Experience-API-Version: 1.0.3"};
+      std::vector<std::string> argv = {"/usr/bin/curl",
+                                       "-s",
+                                       "-S",
+                                       "-i",
+                                       "--max-time",
+                                       "20",
+                                       "-X",
+                                       method,
+                                       "-u",
+                                       "moodle:pw-42",
+                                       "-H",
+                                       "X-Experience-API-Version: 1.0.3"};
       if (!body.empty()) {
         argv.insert(argv.end(), {"-H", "Content-Type: application/json", "--data-binary", body});
       }

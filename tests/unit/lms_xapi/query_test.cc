@@ -60,7 +60,8 @@ TEST(XapiQuery, RefusesBadParametersNamingThem) {
   EXPECT_EQ(refused("agent=nope").parameter, "agent");
   EXPECT_NE(refused("agent=%7B%7D").rule.find("exactly one"), std::string::npos);
   EXPECT_EQ(refused("statementId=fd41c918-b88b-4b20-a0a5-a4c32391aaa0&limit=1").parameter, "limit");
-  EXPECT_EQ(refused("colour=red").message(), "parameter 'colour': unknown parameter of GET /statements");
+  EXPECT_EQ(refused("colour=red").message(),
+            "parameter 'colour': unknown parameter of GET /statements");
   EXPECT_EQ(refused("more=abc&limit=2").parameter, "more");
   EXPECT_EQ(refused("more=0011").parameter, "more");
 }
@@ -71,7 +72,8 @@ TEST(XapiQuery, Filters) {
   EXPECT_TRUE(matches(parsed("agent=%7B%22mbox%22%3A%22mailto%3Asiti%40example.edu.my%22%7D"), s));
   EXPECT_FALSE(matches(parsed("agent=%7B%22mbox%22%3A%22mailto%3Aamir%40example.edu.my%22%7D"), s));
   const std::string instructor =
-      "agent=%7B%22account%22%3A%7B%22homePage%22%3A%22http%3A%2F%2Flms.example%22%2C%22name%22%3A%22t1%22%7D%7D";
+      "agent=%7B%22account%22%3A%7B%22homePage%22%3A%22http%3A%2F%2Flms.example%22%2C%22name%22%3A%"
+      "22t1%22%7D%7D";
   EXPECT_FALSE(matches(parsed(instructor), s));
   EXPECT_TRUE(matches(parsed(instructor + "&related_agents=true"), s));
   EXPECT_TRUE(matches(parsed("verb=http://adlnet.gov/expapi/verbs/completed"), s));
@@ -99,9 +101,9 @@ TEST(XapiQuery, Formats) {
 }
 
 TEST(XapiQuery, MoreTokenCarriesTheQuery) {
-  const StatementQuery q =
-      parsed("verb=http://adlnet.gov/expapi/verbs/completed&limit=2&ascending=true&format=ids&"
-             "since=2026-01-01T00:00:00Z&agent=%7B%22mbox%22%3A%22mailto%3Aa%40b.example%22%7D");
+  const StatementQuery q = parsed(
+      "verb=http://adlnet.gov/expapi/verbs/completed&limit=2&ascending=true&format=ids&"
+      "since=2026-01-01T00:00:00Z&agent=%7B%22mbox%22%3A%22mailto%3Aa%40b.example%22%7D");
   const StatementQuery next = parsed("more=" + more_token(q, 42));
   EXPECT_EQ(next.verb, q.verb);
   EXPECT_EQ(next.limit, 2u);

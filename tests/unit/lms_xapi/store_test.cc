@@ -24,10 +24,12 @@ StoredStatement row(const std::string& id, int64_t stored_ms, const std::string&
 
 std::vector<std::string> scan_ids(StatementStore& store, ScanRange range) {
   std::vector<std::string> ids;
-  EXPECT_TRUE(store.scan(range, [&](const StoredStatement& r) {
-                     ids.push_back(r.id);
-                     return true;
-                   })
+  EXPECT_TRUE(store
+                  .scan(range,
+                        [&](const StoredStatement& r) {
+                          ids.push_back(r.id);
+                          return true;
+                        })
                   .ok());
   return ids;
 }
