@@ -158,9 +158,12 @@ void LmsXapi::on_start(Context& ctx) {
   server_->route("PUT", statements, [this, &ctx](Request request, Responder responder) {
     handle_write(ctx, std::move(request), std::move(responder), /*put=*/true);
   });
-  server_->route("GET", statements, [this, &ctx](Request request, Responder responder) {
-    handle_get(ctx, std::move(request), std::move(responder));
-  });
+  // HEAD answers as GET would, without the body (xAPI-Communication.md 1.1).
+  for (const char* method : {"GET", "HEAD"}) {
+    server_->route(method, statements, [this, &ctx](Request request, Responder responder) {
+      handle_get(ctx, std::move(request), std::move(responder));
+    });
+  }
   for (const char* method : {"DELETE", "PATCH"}) {
     server_->route(method, statements, [](Request request, Responder responder) {
       Response r = xapi_error(405, "",
@@ -171,11 +174,16 @@ void LmsXapi::on_start(Context& ctx) {
       responder.respond(std::move(r));
     });
   }
-  server_->route("GET", std::string(kPrefix) + "/about", [](Request, Responder responder) {
-    responder.respond(xapi_json(
-        200,
-        json{{"version", json::array({kXapiVersion})}, {"extensions", json::object()}}.dump()));
-  });
+  for (const char* method : {"GET", "HEAD"}) {
+    server_->route(
+        method, std::string(kPrefix) + "/about", [](Request request, Responder responder) {
+          Response r = xapi_json(
+              200, json{{"version", json::array({kXapiVersion})}, {"extensions", json::object()}}
+                       .dump());
+          if (request.method == "HEAD") r.body.clear();
+          responder.respond(std::move(r));
+        });
+  }
   for (const char* method : {"GET", "PUT", "POST", "DELETE"}) {
     server_->route_prefix(
         method, std::string(kPrefix) + "/", [](Request request, Responder responder) {

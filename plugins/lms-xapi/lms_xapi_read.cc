@@ -35,6 +35,7 @@ void LmsXapi::handle_get(Context& ctx, Request request, Responder responder) {
       return refuse(ctx, request, responder, std::move(response));
     }
     ctx.count("queries_answered");
+    if (request.method == "HEAD") response.body.clear();
     responder.respond(std::move(response));
   });
 }

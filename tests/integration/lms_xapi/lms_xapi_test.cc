@@ -480,6 +480,10 @@ TEST(LmsXapiHub, AboutAndTheStoreAcrossARestart) {
   hub.start();
   const XapiAnswer got = hub.request("GET", "/xapi/statements?statementId=" + id);
   EXPECT_EQ(got.status, 200) << got.raw;
+  const XapiAnswer head = hub.request("HEAD", "/xapi/statements?statementId=" + id);
+  EXPECT_EQ(head.status, 200) << head.raw;
+  EXPECT_TRUE(head.body.empty()) << head.raw;
+  EXPECT_FALSE(head.header("Last-Modified").empty()) << head.raw;
   EXPECT_EQ(hub.request("POST", "/xapi/statements", statement("passed", id).dump()).status, 409);
 }
 

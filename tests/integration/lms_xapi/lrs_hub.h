@@ -99,7 +99,13 @@ class LrsHub {
   XapiAnswer request(const std::string& method, const std::string& target,
                      const std::string& body = "", const RequestOptions& options = {}) const {
     const std::string file = (dir_ / ("body-" + std::to_string(next_body_++))).string();
-    std::vector<std::string> argv = {curl(), "-s", "-S", "-i", "--max-time", "15", "-X", method};
+    // curl waits for a body after -X HEAD; -I sends HEAD and reads none.
+    std::vector<std::string> argv = {curl(), "-s", "-S", "-i", "--max-time", "15"};
+    if (method == "HEAD") {
+      argv.push_back("-I");
+    } else {
+      argv.insert(argv.end(), {"-X", method});
+    }
     if (options.auth) argv.insert(argv.end(), {"-u", std::string(kUser) + ":" + password_});
     if (options.version) argv.insert(argv.end(), {"-H", "X-Experience-API-Version: 1.0.3"});
     if (!body.empty()) {
