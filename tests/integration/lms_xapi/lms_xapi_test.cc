@@ -5,8 +5,10 @@
 // across a restart.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -485,6 +487,47 @@ TEST(LmsXapiHub, AboutAndTheStoreAcrossARestart) {
   EXPECT_TRUE(head.body.empty()) << head.raw;
   EXPECT_FALSE(head.header("Last-Modified").empty()) << head.raw;
   EXPECT_EQ(hub.request("POST", "/xapi/statements", statement("passed", id).dump()).status, 409);
+}
+
+// The stand-in learning platform's seeded cohort: every good statement stored, every bad one
+// refused, and the sink holds one xapi.statement.stored per stored statement plus one talent event
+// per mapped verb.
+TEST(LmsXapiHub, TheStandInPlatformsCohortArrivesWhole) {
+  LrsHub hub;
+  simpang::testing::TempDir dir("xclient");
+  simpang::testing::write_file(dir / "pw", hub.password() + "\n");
+  const auto run = simpang::testing::run_command(
+      {std::string(SIMPANG_BUILD_DIR) + "/bin/xapi-standin-client", "--url",
+       "http://127.0.0.1:" + std::to_string(hub.port()) + "/xapi", "--user", kUser,
+       "--password-file", (dir / "pw").string(), "--learners", "12", "--seed", "7", "--batch", "5",
+       "--bad-every", "20", "--ids-file", (dir / "ids").string()},
+      60s);
+  ASSERT_EQ(run.status, 0) << run.output << hub.log();
+  std::map<std::string, int> summary;
+  std::istringstream words(run.output);
+  for (std::string word; words >> word;) {
+    const size_t eq = word.find('=');
+    if (eq != std::string::npos) summary[word.substr(0, eq)] = std::stoi(word.substr(eq + 1));
+  }
+  ASSERT_GT(summary["stored"], 0) << run.output;
+  EXPECT_GT(summary["bad_refused"], 0) << run.output;
+  EXPECT_EQ(summary["sent"], summary["stored"] + summary["bad_refused"]) << run.output;
+  const int talent = summary["registered"] + summary["completed"] + summary["passed"] +
+                     summary["failed"] + summary["earned"];
+  const std::vector<Event> out = hub.wait_for_output(summary["stored"] + talent);
+  std::map<std::string, int> by_type;
+  for (const Event& e : out) ++by_type[e.type()];
+  EXPECT_EQ(by_type["xapi.statement.stored"], summary["stored"]);
+  EXPECT_EQ(by_type["talent.enrollment.created"], summary["registered"]);
+  EXPECT_EQ(by_type["talent.completion.recorded"],
+            summary["completed"] + summary["passed"] + summary["failed"]);
+  EXPECT_EQ(by_type["talent.credential.issued"], summary["earned"]);
+  // Each stored id is readable from the LRS.
+  const std::vector<std::string> ids = simpang::testing::read_lines(dir / "ids");
+  ASSERT_EQ(ids.size(), static_cast<size_t>(summary["stored"]));
+  for (size_t i = 0; i < ids.size(); i += 17) {
+    EXPECT_EQ(hub.request("GET", "/xapi/statements?statementId=" + ids[i]).status, 200) << ids[i];
+  }
 }
 
 }  // namespace
