@@ -6,10 +6,11 @@
 //
 // A write goes: on a server thread, HTTP Basic authentication, the X-Experience-API-Version
 // header, the JSON body and every statement's validation (xapi_statement.h); then on the runtime
-// thread the id checks against the store (409 for the same id with other content), the insert of
-// the new statements as pending (one transaction), one publish with completion, and, when the hub
-// has made the events durable, the mark that makes them stored, and only then the answer. Reads
-// run on the runtime thread too, so they see every statement answered before them.
+// thread, for every write queued since its last turn (flush_writes), the id checks against the
+// store (409 for the same id with other content, per request), the insert of the new statements
+// as pending (one transaction), one publish with completion, and, when the hub has made the
+// events durable, the mark that makes them stored, and only then the answers. Reads run on the
+// runtime thread too, so they see every statement answered before them.
 //
 // The port file in the state directory holds the bound port once the server listens.
 #pragma once

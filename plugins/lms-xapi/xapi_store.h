@@ -3,10 +3,12 @@
 // authority and version the LRS set) and the JSON as received (what a re-sent statement with the
 // same id is compared against).
 //
-// A statement goes in twice, which is the plugin's durability rule: insert_pending() puts a whole
-// request's statements in as pending in one transaction (nothing half-stored); the plugin
+// A statement goes in twice, which is the plugin's durability rule: insert_pending() puts the
+// statements of one or more requests in as pending in one transaction (nothing half-stored, and
+// no fsync: see open()); the plugin
 // publishes them; once the hub has made them durable, mark_stored() makes them visible to queries
-// and applies their voiding. Rows still pending at start are published again (same event ids, so
+// and applies their voiding, in a transaction whose fsync makes the insert durable too. Rows
+// still pending at start are published again (same event ids, so
 // the hub's journal de-duplicates them): after any crash the store and the hub agree.
 //
 //   auto store = StatementStore::open(ctx.state_dir() / "statements.db");
