@@ -4,12 +4,11 @@
 // same id is compared against).
 //
 // A statement goes in twice, which is the plugin's durability rule: insert_pending() puts the
-// statements of one or more requests in as pending in one transaction (nothing half-stored, and
-// no fsync: see open()); the plugin
-// publishes them; once the hub has made them durable, mark_stored() makes them visible to queries
-// and applies their voiding, in a transaction whose fsync makes the insert durable too. Rows
-// still pending at start are published again (same event ids, so
-// the hub's journal de-duplicates them): after any crash the store and the hub agree.
+// statements of one or more requests in as pending, in one transaction (nothing half-stored; no
+// fsync, see open()); the plugin publishes them; once the hub has made them durable,
+// mark_stored() makes them visible to queries and applies their voiding, in a transaction whose
+// fsync makes the insert durable too. Rows still pending at start are published again (same event
+// ids, so the hub's journal de-duplicates them): after any crash the store and the hub agree.
 //
 //   auto store = StatementStore::open(ctx.state_dir() / "statements.db");
 //   SIMPANG_RETURN_IF_ERROR((*store)->insert_pending(rows));
