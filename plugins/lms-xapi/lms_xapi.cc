@@ -52,15 +52,6 @@ std::string lower(std::string text) {
   return text;
 }
 
-// The form two statements with one id are compared in: as received and normalised, without what
-// the LRS sets itself.
-std::string comparison_form(json statement) {
-  for (const char* set_by_lrs : {"stored", "authority", "version"}) {
-    statement.erase(set_by_lrs);
-  }
-  return statement.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 Response unavailable(const std::string& message) {
   Response r = xapi_error(503, "", message);
   r.headers.emplace_back("Retry-After", std::to_string(kRetryAfterSeconds));
@@ -430,7 +421,7 @@ void LmsXapi::flush_writes(Context& ctx) {
       json& s = write.statements[i];
       const std::string id = s["id"].get<std::string>();
       ids.push_back(id);
-      std::string received = comparison_form(s);
+      std::string received = comparable_form(s);
       std::optional<std::string> existing_received;
       bool existing_pending = false;
       if (const auto it = staged.find(id); it != staged.end()) {
@@ -445,13 +436,13 @@ void LmsXapi::flush_writes(Context& ctx) {
         if (*existing) {
           existing_received = (*existing)->received;
           existing_pending = (*existing)->pending;
-          if (existing_pending && received == (*existing)->received) {
+          if (existing_pending && same_statement(received, (*existing)->received)) {
             request_pending.push_back(std::move(**existing));
           }
         }
       }
       if (existing_received) {
-        if (*existing_received != received) {
+        if (!same_statement(*existing_received, received)) {
           ctx.count("statements_conflicting");
           refusal = xapi_error(409, batch ? "[" + std::to_string(i) + "].id" : "id",
                                "statement " + id +

@@ -4,6 +4,7 @@
 // of the specification's tables.
 #include "xapi_statement.h"
 
+#include <algorithm>
 #include <string_view>
 
 #include "xapi_checker.h"
@@ -363,6 +364,66 @@ std::optional<StatementError> validate_agent(const nlohmann::json& agent, const 
   internal::Checker checker;
   checker.actor(agent, path);
   return checker.error;
+}
+
+namespace {
+
+void sort_members(nlohmann::json& who) {
+  if (!who.is_object() || !who.contains("member")) return;
+  nlohmann::json& members = who["member"];
+  std::sort(members.begin(), members.end(),
+            [](const nlohmann::json& a, const nlohmann::json& b) { return a.dump() < b.dump(); });
+}
+
+void comparable(nlohmann::json& s) {
+  for (const char* assigned : {"stored", "authority", "version"}) s.erase(assigned);
+  if (s.contains("verb")) s["verb"].erase("display");
+  if (s.contains("timestamp") && s["timestamp"].is_string()) {
+    if (auto ms = parse_timestamp(s["timestamp"].get<std::string>())) {
+      s["timestamp"] = format_timestamp(*ms);
+    }
+  }
+  sort_members(s["actor"]);
+  nlohmann::json& object = s["object"];
+  const std::string type = object.value("objectType", "Activity");
+  if (type == "Activity") {
+    object = nlohmann::json{{"id", object["id"]}};
+  } else if (type == "Group") {
+    sort_members(object);
+  } else if (type == "SubStatement") {
+    comparable(object);
+  }
+  if (s.contains("context")) {
+    nlohmann::json& context = s["context"];
+    for (const char* who : {"instructor", "team"}) {
+      if (context.contains(who)) sort_members(context[who]);
+    }
+    if (context.contains("contextActivities")) {
+      for (auto& [kind, list] : context["contextActivities"].items()) {
+        for (nlohmann::json& activity : list) activity = nlohmann::json{{"id", activity["id"]}};
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::string comparable_form(const nlohmann::json& statement) {
+  nlohmann::json copy = statement;
+  comparable(copy);
+  return copy.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool same_statement(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  nlohmann::json x = nlohmann::json::parse(a, nullptr, false);
+  nlohmann::json y = nlohmann::json::parse(b, nullptr, false);
+  if (!x.is_object() || !y.is_object()) return false;
+  if (x.contains("timestamp") != y.contains("timestamp")) {
+    x.erase("timestamp");
+    y.erase("timestamp");
+  }
+  return x == y;
 }
 
 }  // namespace simpang::plugins::lms_xapi

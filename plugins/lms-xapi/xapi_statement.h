@@ -47,4 +47,15 @@ std::optional<StatementError> validate_statement(nlohmann::json& statement,
 // rules as for an actor. Returns the error or nullopt.
 std::optional<StatementError> validate_agent(const nlohmann::json& agent, const std::string& path);
 
+// The form in which a received statement is compared with another of the same id
+// (xAPI-Data.md 2.3.1, "Statement Comparison Requirements"): without what the LRS may assign
+// (stored, authority, version), without what is not part of the statement (the verb's display,
+// Activity definitions), with Group members in a fixed order and the timestamp as one
+// serialisation of its instant. REQUIRES: `statement` passed validate_statement.
+std::string comparable_form(const nlohmann::json& statement);
+
+// Whether two comparable forms are the same statement. A timestamp only one of them has is one
+// the LRS may have assigned to the other, and is ignored.
+bool same_statement(const std::string& a, const std::string& b);
+
 }  // namespace simpang::plugins::lms_xapi

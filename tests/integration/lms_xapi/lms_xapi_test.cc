@@ -353,6 +353,11 @@ TEST(LmsXapiHub, SameIdSameContentIsAcceptedAgainAndOtherContentIs409) {
   EXPECT_EQ(again.status, 200) << again.raw;
   EXPECT_EQ(json::parse(again.body), json::array({id}));
   EXPECT_EQ(hub.request("PUT", "/xapi/statements?statementId=" + id, first.dump()).status, 204);
+  // Not part of the statement (xAPI-Data.md 2.3.1): the verb's display, the Activity definition.
+  json relabelled = first;
+  relabelled["verb"]["display"] = {{"ms-MY", "mencuba"}};
+  relabelled["object"]["definition"]["name"] = {{"en-US", "ML 101 (2026)"}};
+  EXPECT_EQ(hub.request("POST", "/xapi/statements", relabelled.dump()).status, 200);
 
   const XapiAnswer conflict =
       hub.request("POST", "/xapi/statements", statement("completed", id).dump());

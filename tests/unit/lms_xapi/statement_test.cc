@@ -224,5 +224,36 @@ TEST(Statement, ContextActivitiesAreNormalisedToArrays) {
   EXPECT_EQ(parent[0]["id"], "http://example.com/c");
 }
 
+// xAPI-Data.md 2.3.1: what may differ between two statements with one id that are the same.
+TEST(Statement, ComparisonIgnoresWhatIsNotPartOfTheStatement) {
+  json a = base();
+  a["timestamp"] = "2013-05-18T05:32:34.804+00:00";
+  a["actor"] = {{"objectType", "Group"},
+                {"member", json::array({{{"mbox", "mailto:a@example.com"}},
+                                        {{"mbox", "mailto:b@example.com"}}})}};
+  ASSERT_FALSE(validate_statement(a));
+  json b = a;
+  b["verb"]["display"] = {{"ms-MY", "hantar"}};
+  b["object"]["definition"]["name"] = {{"en-US", "renamed"}};
+  b["timestamp"] = "2013-05-18T07:32:34.804+02:00";
+  std::swap(b["actor"]["member"][0], b["actor"]["member"][1]);
+  b["stored"] = "2020-01-01T00:00:00Z";
+  b["version"] = "1.0.3";
+  EXPECT_TRUE(same_statement(comparable_form(a), comparable_form(b)));
+  json c = a;
+  c.erase("timestamp");  // one the LRS would assign
+  EXPECT_TRUE(same_statement(comparable_form(a), comparable_form(c)));
+
+  json d = a;
+  d["result"] = {{"success", true}};
+  EXPECT_FALSE(same_statement(comparable_form(a), comparable_form(d)));
+  json e = a;
+  e["timestamp"] = "2013-05-18T05:32:35Z";
+  EXPECT_FALSE(same_statement(comparable_form(a), comparable_form(e)));
+  json f = a;
+  f["object"]["id"] = "http://example.com/xapi/activity/other";
+  EXPECT_FALSE(same_statement(comparable_form(a), comparable_form(f)));
+}
+
 }  // namespace
 }  // namespace simpang::plugins::lms_xapi
