@@ -492,7 +492,11 @@ void LmsXapi::flush_writes(Context& ctx) {
     return;
   }
   if (to_publish.empty()) {
-    for (auto& [answer, response] : accepted) answer->respond(std::move(response));
+    const std::string through = consistent_through();
+    for (auto& [answer, response] : accepted) {
+      response.headers.emplace_back(kConsistentHeader, through);
+      answer->respond(std::move(response));
+    }
     return;
   }
   std::vector<std::string> row_ids;
@@ -526,8 +530,11 @@ void LmsXapi::flush_writes(Context& ctx) {
                               result.message() + "); send again with the same statement ids");
         break;
     }
+    const std::string through = consistent_through();
     for (auto& [answer, response] : *answers) {
-      answer->respond(failure ? *failure : std::move(response));
+      Response r = failure ? *failure : std::move(response);
+      r.headers.emplace_back(kConsistentHeader, through);
+      answer->respond(std::move(r));
     }
   });
 }

@@ -87,6 +87,9 @@ class LmsXapi : public simpang::sdk::Source {
   simpang::http::Response answer_single(const StatementQuery& query,
                                         const std::vector<std::string>& languages);
   std::string consistent_through();
+  // matches(), or, for a statement whose object is a StatementRef, whether the statement it
+  // targets (and so on, `depth` references deep at most) matches (xAPI-Communication.md 2.1.3).
+  bool matches_or_targets(const StatementQuery& query, const nlohmann::json& statement, int depth);
   int64_t next_stored_ms();
   nlohmann::json authority(size_t client) const;
   void write_port_file(simpang::sdk::Context& ctx);

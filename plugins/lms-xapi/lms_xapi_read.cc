@@ -1,5 +1,7 @@
 // The lms-xapi plugin's read path: GET /xapi/statements by id and by query, with the
 // X-Experience-API-Consistent-Through and Last-Modified headers. See lms_xapi.h.
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 
 #include "lms_xapi.h"
@@ -15,6 +17,9 @@ using simpang::http::Responder;
 using simpang::http::Response;
 using simpang::sdk::Context;
 using simpang::sdk::LogLevel;
+
+// How many StatementRefs a query follows from one statement (a chain a -> b -> c ...).
+constexpr int kMaxReferenceDepth = 8;
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -48,6 +53,21 @@ std::string LmsXapi::consistent_through() {
     return format_timestamp(**oldest - 1);
   }
   return format_timestamp(std::max(now_ms(), last_stored_ms_));
+}
+
+bool LmsXapi::matches_or_targets(const StatementQuery& query, const json& statement, int depth) {
+  if (matches(query, statement)) return true;
+  const json object = statement.value("object", json::object());
+  if (depth <= 0 || !query.filters() || object.value("objectType", "") != "StatementRef") {
+    return false;
+  }
+  std::string id = object.value("id", "");
+  std::transform(id.begin(), id.end(), id.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  auto row = store_->find(id);
+  if (!row.ok() || !*row || (*row)->pending) return false;
+  const json target = json::parse((*row)->json, nullptr, false);
+  return !target.is_discarded() && matches_or_targets(query, target, depth - 1);
 }
 
 Response LmsXapi::answer_single(const StatementQuery& query,
@@ -100,7 +120,7 @@ Response LmsXapi::answer_get(const Request& request) {
                   .until_ms = query.until_ms};
   const Status status = store_->scan(range, [&](const StoredStatement& row) {
     json statement = json::parse(row.json, nullptr, false);
-    if (statement.is_discarded() || !matches(query, statement)) {
+    if (statement.is_discarded() || !matches_or_targets(query, statement, kMaxReferenceDepth)) {
       return true;
     }
     if (statements.size() == limit) {

@@ -146,8 +146,16 @@ bool is_group(const json& actor) {
 }
 
 // Whether `who` (an actor, authority, instructor, team or an Agent object) is the agent asked
-// for: the same identifier (Group membership does not count, as the specification says).
-bool is_agent(const json& who, const json& agent) { return same_identifier(who, agent); }
+// for: the same identifier, or a Group with a member that has it (xAPI-Communication.md 2.1.3).
+bool is_agent(const json& who, const json& agent) {
+  if (same_identifier(who, agent)) return true;
+  if (is_group(who) && who.contains("member") && who["member"].is_array()) {
+    for (const json& member : who["member"]) {
+      if (same_identifier(member, agent)) return true;
+    }
+  }
+  return false;
+}
 
 bool object_is_agent(const json& object, const json& agent) {
   const std::string type = object.value("objectType", "Activity");

@@ -39,6 +39,12 @@ struct StatementQuery {
   bool ascending = false;
   Format format = Format::kExact;
   std::optional<int64_t> after_seq;  // from a `more` token: resume after this row
+
+  // Whether any filter that a StatementRef's target can satisfy is set (all but the time and
+  // sequence ones).
+  bool filters() const {
+    return agent.has_value() || !verb.empty() || !activity.empty() || !registration.empty();
+  }
 };
 
 // A refused parameter: "parameter 'since': must be an ISO 8601 timestamp, got ...".
@@ -57,7 +63,9 @@ std::optional<std::map<std::string, std::string>> decode_query(std::string_view 
 // single-statement ids combined with filters.
 std::variant<StatementQuery, QueryError> parse_query(std::string_view query);
 
-// Whether `statement` (as stored) passes every filter of `query`.
+// Whether `statement` (as stored) passes every filter of `query` itself. (A statement whose object
+// is a StatementRef also matches when the statement it targets does: the caller follows the
+// reference, see StatementQuery and the plugin's read path.)
 bool matches(const StatementQuery& query, const nlohmann::json& statement);
 
 // `statement` shaped for `format`: exact as stored; ids with Agents and Groups reduced to their

@@ -55,6 +55,7 @@ TEST(LmsXapiHub, GoodStatementsAreStoredPublishedAndMapped) {
   ASSERT_EQ(a.status, 200) << a.raw;
   EXPECT_EQ(json::parse(a.body), json::array({id}));
   EXPECT_EQ(a.header("X-Experience-API-Version"), "1.0.3");
+  EXPECT_FALSE(a.header("X-Experience-API-Consistent-Through").empty()) << a.raw;
 
   json passed = statement("passed");
   passed["result"] = {{"score", {{"scaled", 0.87}}}, {"success", true}, {"completion", true}};
@@ -473,6 +474,16 @@ TEST(LmsXapiHub, VoidingHidesTheStatementFromQueriesButNotFromVoidedStatementId)
   const json all = json::parse(hub.request("GET", "/xapi/statements").body);
   ASSERT_EQ(all["statements"].size(), 1u);
   EXPECT_EQ(all["statements"][0]["id"], voiding_id);
+  // The voiding statement targets a `completed` one, so a verb filter for completed finds it
+  // (xAPI-Communication.md 2.1.3, Filter Conditions for StatementRefs).
+  const json completed = json::parse(
+      hub.request("GET", "/xapi/statements?verb=http://adlnet.gov/expapi/verbs/completed").body);
+  ASSERT_EQ(completed["statements"].size(), 1u) << completed.dump();
+  EXPECT_EQ(completed["statements"][0]["id"], voiding_id);
+  EXPECT_TRUE(
+      json::parse(hub.request("GET", "/xapi/statements?verb=http://adlnet.gov/expapi/verbs/passed")
+                      .body)["statements"]
+          .empty());
 }
 
 TEST(LmsXapiHub, AboutAndTheStoreAcrossARestart) {

@@ -76,6 +76,12 @@ TEST(XapiQuery, Filters) {
       "22t1%22%7D%7D";
   EXPECT_FALSE(matches(parsed(instructor), s));
   EXPECT_TRUE(matches(parsed(instructor + "&related_agents=true"), s));
+  // A Group whose member is the agent matches (xAPI-Communication.md 2.1.3).
+  json by_group = s;
+  by_group["actor"] = {{"objectType", "Group"},
+                       {"member", json::array({{{"mbox", "mailto:siti@example.edu.my"}}})}};
+  EXPECT_TRUE(
+      matches(parsed("agent=%7B%22mbox%22%3A%22mailto%3Asiti%40example.edu.my%22%7D"), by_group));
   EXPECT_TRUE(matches(parsed("verb=http://adlnet.gov/expapi/verbs/completed"), s));
   EXPECT_FALSE(matches(parsed("verb=http://adlnet.gov/expapi/verbs/passed"), s));
   EXPECT_TRUE(matches(parsed("activity=http://lms.example/quiz/1"), s));
