@@ -54,6 +54,7 @@ bool same(const wire::Frame& a, const wire::Frame& b) {
 // parsed frame, against protobuf's own encoding of the same deliveries.
 void check_deliver_encoder(const wire::Deliver& parsed) {
   wire::Frame clean;  // the deliveries' known fields only: the encoder writes nothing else
+  clean.mutable_deliver();  // set even with no deliveries: the encoder writes its header
   size_t body = 0;
   for (const wire::Delivery& d : parsed.deliveries()) {
     wire::Delivery* copy = clean.mutable_deliver()->add_deliveries();

@@ -35,7 +35,7 @@ struct ReferenceContext {
 // Converts `node` (any shape). Appends to `problems` what cannot be converted: a non-scalar, null
 // or non-UTF-8 mapping key, a duplicate key, a value that is not UTF-8, an integer beyond 64 bits,
 // an unsupported tag, a value tagged with a type it does not have, nesting deeper than 64 levels
-// (an alias that contains itself), or more than a million values after alias expansion. The
+// (an alias that contains itself), or more than 100,000 values after alias expansion. The
 // returned value is meaningful only if none was added. With `references`, every string value (not
 // a mapping key) has its ${env:...} and ${file:...} references resolved, and one that cannot be
 // is a problem at the reference itself; without, strings stay as written (the form that may be
