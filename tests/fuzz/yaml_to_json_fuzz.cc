@@ -1,6 +1,6 @@
 // Fuzz target: a plugin instance's `config:` YAML made into the JSON the plugin receives
 // (hub/src/config/yaml_to_json.cc), on any YAML whatever. Each document of the input is read as
-// the configuration loader reads the file (yaml-cpp's LoadAll) and converted with its secret
+// the configuration loader reads the file (load_documents) and converted with its secret
 // references resolved (${env:...}; an input naming ${file:...} is converted without, so that the
 // fuzzer reads no file of the machine). The answer is either JSON that nlohmann writes and reads
 // back to the same value, or problems that each have a message and a line and column inside the
@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/yaml_reader.h"
 #include "config/yaml_to_json.h"
 
 namespace {
@@ -64,7 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAll(text);
+    documents = ci::load_documents(text);  // LoadAll, bounded as the loader bounds it
   } catch (const YAML::Exception& e) {
     if (e.msg.empty()) {
       violated("a YAML error without a message");
