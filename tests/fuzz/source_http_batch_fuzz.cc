@@ -26,8 +26,8 @@ constexpr size_t kMaxBatchEvents = 16;
 void check_same(const json& entry, const char* name, const std::string& value, size_t index) {
   const auto it = entry.find(name);
   if (it != entry.end() && it->is_string() && it->get<std::string>() != value) {
-    violated("a batch event differs from its entry", "entry " + std::to_string(index) + ": " +
-                                                         name);
+    violated("a batch event differs from its entry",
+             "entry " + std::to_string(index) + ": " + name);
   }
 }
 
@@ -66,11 +66,10 @@ void check_batch(std::string_view body, const sh::MappingResult& result) {
   }
   const sh::Problem& problem = std::get<sh::Problem>(result);
   if (!problem.index) {
-    if (problem.type == "malformed-json" ? !parsed.is_discarded()
-        : problem.type == "not-a-batch"  ? parsed.is_discarded() || parsed.is_array()
-        : problem.type == "batch-too-large"
-            ? !parsed.is_array() || parsed.size() <= kMaxBatchEvents
-            : problem.status != 415) {
+    if (problem.type == "malformed-json"    ? !parsed.is_discarded()
+        : problem.type == "not-a-batch"     ? parsed.is_discarded() || parsed.is_array()
+        : problem.type == "batch-too-large" ? !parsed.is_array() || parsed.size() <= kMaxBatchEvents
+                                            : problem.status != 415) {
       violated("a refusal of the whole batch that is not true of it", problem.detail);
     }
     return;

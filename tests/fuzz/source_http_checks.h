@@ -36,8 +36,8 @@ inline bool utf8(std::string_view text) {
 // are the publisher's, checked when it publishes, not the mapping's), and CloudEvents JSON
 // written by the SDK reads back to the same identity and the same data.
 inline void check_event(const simpang::v1::Event& event) {
-  const Status rules = check_event_attributes(event.id(), event.source(), event.type(),
-                                              event.spec_version());
+  const Status rules =
+      check_event_attributes(event.id(), event.source(), event.type(), event.spec_version());
   if (!rules.ok()) {
     violated("a mapped event breaks the hub's rules", rules.message());
   }

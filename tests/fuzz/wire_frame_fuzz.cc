@@ -53,7 +53,7 @@ bool same(const wire::Frame& a, const wire::Frame& b) {
 // The broker's Deliver encoder (write_deliver_header / write_delivery) over the deliveries of a
 // parsed frame, against protobuf's own encoding of the same deliveries.
 void check_deliver_encoder(const wire::Deliver& parsed) {
-  wire::Frame clean;  // the deliveries' known fields only: the encoder writes nothing else
+  wire::Frame clean;        // the deliveries' known fields only: the encoder writes nothing else
   clean.mutable_deliver();  // set even with no deliveries: the encoder writes its header
   size_t body = 0;
   for (const wire::Delivery& d : parsed.deliveries()) {

@@ -51,7 +51,8 @@ bool inside(const YAML::Mark& mark, std::string_view text) {
 
 bool on_a_line(const YAML::Mark& mark, std::string_view text) {
   return mark.line >= 0 && mark.column >= 0 &&
-         static_cast<size_t>(mark.line) <= static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+         static_cast<size_t>(mark.line) <=
+             static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
 std::string where(const YAML::Mark& mark) {
@@ -81,7 +82,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool resolve = text.find("file:") == std::string::npos;
   for (const YAML::Node& document : documents) {
     std::vector<ci::YamlProblem> problems;
-    const nlohmann::json json = ci::yaml_to_json(document, problems, resolve ? &references : nullptr);
+    const nlohmann::json json =
+        ci::yaml_to_json(document, problems, resolve ? &references : nullptr);
     for (const ci::YamlProblem& p : problems) {
       if (p.message.empty()) {
         violated("a problem without a message", where(p.mark));

@@ -281,8 +281,8 @@ nlohmann::json yaml_scalar_to_json(const YAML::Node& node, std::vector<YamlProbl
   const std::string& s = node.Scalar();
   // yaml-cpp passes bytes through as they are; nlohmann would throw writing them.
   if (!is_valid_utf8(s)) {
-    problems.push_back({node.Mark(), "the value " + safe_text(s) +
-                                         " is not UTF-8 text; JSON strings are UTF-8"});
+    problems.push_back(
+        {node.Mark(), "the value " + safe_text(s) + " is not UTF-8 text; JSON strings are UTF-8"});
     return safe_text(s);
   }
   // "?" is yaml-cpp's tag for a plain scalar, "!" for a quoted or block one.
