@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "simpang/base/event_rules.h"
+#include "simpang/base/safe_text.h"
 #include "simpang/sdk/cloudevents.h"
 
 namespace simpang::plugins::source_http {
@@ -176,6 +177,12 @@ StatusOr<std::string> unquote(std::string_view raw) {
   return out;
 }
 
+// A message that may quote a request's bytes (a parser's "last read: ..."), made valid UTF-8 for a
+// problem's detail; text that already is one is kept as it is.
+std::string readable(const std::string& message) {
+  return simpang::is_valid_utf8(message) ? message : simpang::safe_text(message, message.size());
+}
+
 Problem invalid_attribute(std::string attribute, std::string detail) {
   Problem p = Problem::make(400, "invalid-attribute", "Invalid CloudEvents attribute",
                             std::move(detail));
@@ -188,12 +195,12 @@ Problem reader_problem(const std::string& where, const std::string& message,
                        std::string_view document, bool syntax_checked) {
   std::string attribute = attribute_named_in(message);
   if (!attribute.empty()) {
-    return invalid_attribute(std::move(attribute), where + message);
+    return invalid_attribute(std::move(attribute), where + readable(message));
   }
   if (!syntax_checked && !nlohmann::json::accept(document)) {
-    return Problem::make(400, "malformed-json", "Malformed JSON", where + message);
+    return Problem::make(400, "malformed-json", "Malformed JSON", where + readable(message));
   }
-  return Problem::make(400, "not-an-event", "Not a CloudEvent", where + message);
+  return Problem::make(400, "not-an-event", "Not a CloudEvent", where + readable(message));
 }
 
 // The hub refuses what these rules refuse; checked here so that nothing of a request is
@@ -204,7 +211,15 @@ std::optional<Problem> check_hub_rules(const Event& event, const std::string& wh
   if (status.ok()) {
     return std::nullopt;
   }
-  return invalid_attribute(attribute_named_in(status.message()), where + status.message());
+  // The attribute from the event, in the rules' documented order (id, source, type present, then
+  // specversion, then the type's syntax): the messages of the last two quote a value instead of
+  // naming the attribute, and a quoted id may itself hold "attribute '...'".
+  const char* attribute = event.id().empty()                                ? "id"
+                          : event.source().empty()                          ? "source"
+                          : event.type().empty()                            ? "type"
+                          : event.spec_version() != kCloudEventsSpecVersion ? "specversion"
+                                                                            : "type";
+  return invalid_attribute(attribute, where + status.message());
 }
 
 bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -302,7 +317,7 @@ std::string syntax_error(std::string_view text) {
   } catch (const nlohmann::json::exception& e) {
     const std::string what = e.what();
     const size_t close = what.find("] ");
-    return close == std::string::npos ? what : what.substr(close + 2);
+    return readable(close == std::string::npos ? what : what.substr(close + 2));
   }
   return "not valid JSON";
 }
@@ -317,7 +332,7 @@ Problem unsupported_media_type(std::string detail) {
 
 std::string shown(const std::string* content_type) {
   return content_type == nullptr ? std::string("no Content-Type")
-                                 : "Content-Type '" + *content_type + "'";
+                                 : "Content-Type '" + simpang::safe_text(*content_type) + "'";
 }
 
 }  // namespace
@@ -422,7 +437,7 @@ MappingResult map_binary(const HeaderFields& headers, std::string_view body) {
     });
     if (!valid_name) {
       return Problem::make(400, "invalid-header", "Invalid CloudEvents header",
-                           "binary mode: header '" + name +
+                           "binary mode: header '" + simpang::safe_text(name) +
                                "' does not name a CloudEvents attribute (after 'ce-', lower-case "
                                "letters a-z and digits 0-9 only)");
     }
@@ -453,7 +468,8 @@ MappingResult map_binary(const HeaderFields& headers, std::string_view body) {
   if (content_type != nullptr && !trim(*content_type).empty()) {
     if (!is_valid_utf8(*content_type)) {
       return invalid_attribute("datacontenttype",
-                               "binary mode: header Content-Type is not UTF-8 text");
+                               "binary mode: header Content-Type (datacontenttype) is not UTF-8 "
+                               "text");
     }
     attributes["datacontenttype"] = std::string(trim(*content_type));
   }
@@ -468,8 +484,8 @@ MappingResult map_binary(const HeaderFields& headers, std::string_view body) {
     std::string attribute = attribute_named_in(message);
     const std::string header =
         attribute == "datacontenttype" ? "Content-Type" : kCePrefix + attribute;
-    return invalid_attribute(
-        attribute, "binary mode: " + message + (attribute.empty() ? "" : " (header " + header + ")"));
+    return invalid_attribute(attribute, "binary mode: " + readable(message) +
+                                            (attribute.empty() ? "" : " (header " + header + ")"));
   }
   if (!body.empty()) {
     if (content_type != nullptr && is_textual_media_type(*content_type) && is_valid_utf8(body)) {

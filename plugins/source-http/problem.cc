@@ -24,17 +24,26 @@ std::string problem_json(const Problem& problem) {
 }
 
 std::string attribute_named_in(std::string_view message) {
-  constexpr std::string_view kMarker = "attribute '";
-  const size_t start = message.find(kMarker);
-  if (start == std::string_view::npos) {
+  // Only where the documented forms put the name: a message may also quote a request's bytes
+  // (an id, a parser's "last read: ..."), which can hold "attribute '" too.
+  constexpr std::string_view kReader = "attribute '";
+  constexpr std::string_view kMissing = "missing required attribute '";
+  if (message.substr(0, kReader.size()) == kReader) {
+    const size_t end = message.find('\'', kReader.size());
+    return end == std::string_view::npos
+               ? std::string()
+               : std::string(message.substr(kReader.size(), end - kReader.size()));
+  }
+  if (message.size() < kMissing.size() + 2 || message.back() != '\'') {
     return {};
   }
-  const size_t name_begin = start + kMarker.size();
-  const size_t name_end = message.find('\'', name_begin);
-  if (name_end == std::string_view::npos) {
+  const size_t open = message.rfind('\'', message.size() - 2);
+  const std::string_view name = message.substr(open + 1, message.size() - open - 2);
+  if (open + 1 < kMissing.size() ||
+      message.substr(open + 1 - kMissing.size(), kMissing.size()) != kMissing) {
     return {};
   }
-  return std::string(message.substr(name_begin, name_end - name_begin));
+  return std::string(name);
 }
 
 }  // namespace simpang::plugins::source_http

@@ -52,7 +52,8 @@ struct Problem {
 std::string problem_json(const Problem& problem);
 
 // The attribute a message of the SDK's CloudEvents reader or of the hub's event rules names, as
-// in "attribute 'time': ..." or "missing required attribute 'id'"; empty when it names none.
+// in "attribute 'time': ..." (at the start) or "... missing required attribute 'id'" (at the
+// end); empty when it names none. "attribute '" elsewhere is quoted text, never taken for a name.
 // Those messages are documented to name the attribute this way (simpang/sdk/cloudevents.h,
 // simpang/base/event_rules.h); the SDK has no structured error to take it from.
 std::string attribute_named_in(std::string_view message);

@@ -2,6 +2,9 @@
 // of the configuration shares; their positions are the ones `simpang check` prints.
 #include "config/yaml_reader.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -15,6 +18,44 @@
 #include "simpang/base/duration.h"
 
 namespace simpang::hub::config_internal {
+
+namespace {
+
+// Only remembers where the last document started: load_documents counts and stops.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { last_start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  YAML::Mark last_start = YAML::Mark::null_mark();
+};
+
+}  // namespace
+
+std::vector<YAML::Node> load_documents(const std::string& text, size_t max_documents) {
+  std::istringstream stream(text);
+  YAML::Parser parser(stream);
+  DocumentCounter counter;
+  size_t documents = 0;
+  while (parser.HandleNextDocument(counter)) {
+    if (++documents > max_documents) {
+      throw YAML::ParserException(counter.last_start,
+                                  "more than " + std::to_string(max_documents) +
+                                      " YAML documents (a configuration file holds one)");
+    }
+  }
+  return YAML::LoadAll(text);
+}
 
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
   std::string out;
@@ -73,7 +114,7 @@ std::optional<std::vector<YAML::Node>> YamlReader::read() {
 
   std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAll(text_);
+    documents = load_documents(text_);
   } catch (const YAML::Exception& e) {
     error(e.mark, "YAML syntax error: " + e.msg);
     return std::nullopt;

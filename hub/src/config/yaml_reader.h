@@ -46,6 +46,15 @@ struct Entry {
 // A mapping's entries in file order, each key once.
 using Entries = std::vector<std::pair<std::string, Entry>>;
 
+// The text's YAML documents, as YAML::LoadAll gives them, but never more than `max_documents`.
+// yaml-cpp 0.7's LoadAll can loop for ever on malformed input: its parser stops advancing and
+// LoadAll collects empty documents until memory runs out (fixed upstream in jbeder/yaml-cpp#1319,
+// not in Debian 12's package). So the documents are counted first by a parser pass of their own,
+// and text with more throws YAML::ParserException at the last document counted.
+inline constexpr size_t kMaxYamlDocuments = 16;
+std::vector<YAML::Node> load_documents(const std::string& text,
+                                       size_t max_documents = kMaxYamlDocuments);
+
 // "a, b, c".
 std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
 

@@ -32,13 +32,14 @@ struct ReferenceContext {
   std::filesystem::path base_dir;  // a relative ${file:PATH} is relative to it
 };
 
-// Converts `node` (any shape). Appends to `problems` what cannot be converted: a non-scalar or null
-// mapping key, a duplicate key, an integer beyond 64 bits, an unsupported tag, a value tagged with
-// a type it does not have, nesting deeper than 64 levels (an alias that contains itself), or more
-// than a million values after alias expansion. The returned value is meaningful only if none was
-// added. With `references`, every string value (not a mapping key) has its ${env:...} and
-// ${file:...} references resolved, and one that cannot be is a problem at the reference itself;
-// without, strings stay as written (the form that may be shown to people).
+// Converts `node` (any shape). Appends to `problems` what cannot be converted: a non-scalar, null
+// or non-UTF-8 mapping key, a duplicate key, a value that is not UTF-8, an integer beyond 64 bits,
+// an unsupported tag, a value tagged with a type it does not have, nesting deeper than 64 levels
+// (an alias that contains itself), or more than 100,000 values after alias expansion. The
+// returned value is meaningful only if none was added. With `references`, every string value (not
+// a mapping key) has its ${env:...} and ${file:...} references resolved, and one that cannot be
+// is a problem at the reference itself; without, strings stay as written (the form that may be
+// shown to people).
 nlohmann::json yaml_to_json(const YAML::Node& node, std::vector<YamlProblem>& problems,
                             const ReferenceContext* references = nullptr);
 

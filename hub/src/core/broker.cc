@@ -212,14 +212,8 @@ void Broker::handle_message(const std::string& identity, const void* data, size_
   // bytes it keeps out of it): free it all in one go.
   arena_->Reset();
   auto& frame = *google::protobuf::Arena::CreateMessage<wire::Frame>(arena_.get());
-  if (size > static_cast<size_t>(INT32_MAX) || !frame.ParseFromArray(data, static_cast<int>(size))) {
-    handle_bad_frame(identity, size, "not a simpang.v1.wire.Frame");
-    return;
-  }
-  if (frame.body_case() == wire::Frame::BODY_NOT_SET) {
-    // An empty message parses as an empty Frame; it is no more a frame of the protocol than
-    // garbage is.
-    handle_bad_frame(identity, size, "a Frame with no body");
+  if (const char* what = parse_frame(data, size, frame)) {
+    handle_bad_frame(identity, size, what);
     return;
   }
   if (frame.has_hello()) {

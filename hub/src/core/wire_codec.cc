@@ -274,6 +274,17 @@ size_t delivery_body_size(uint64_t delivery_id, size_t event_size, uint32_t atte
 
 }  // namespace
 
+const char* parse_frame(const void* data, size_t size, simpang::v1::wire::Frame& frame) {
+  if (size > static_cast<size_t>(INT32_MAX) ||
+      !frame.ParseFromArray(data, static_cast<int>(size))) {
+    return "not a simpang.v1.wire.Frame";
+  }
+  if (frame.body_case() == simpang::v1::wire::Frame::BODY_NOT_SET) {
+    return "a Frame with no body";
+  }
+  return nullptr;
+}
+
 bool parse_event_attributes(const void* data, size_t size, simpang::v1::Event& event,
                             AttributeSpans* spans) {
   if (size > static_cast<size_t>(INT32_MAX)) {

@@ -1,7 +1,8 @@
-// The broker's hot-path codec: reading what routing needs from a published event without copying
-// its data, and encoding a Deliver frame straight into the buffer that goes on the wire. Both
-// produce or accept exactly what protobuf would (simpang/v1/event.proto, simpang/v1/wire.proto);
-// they only skip protobuf's intermediate message objects and copies.
+// The broker's wire codec: reading a peer's message as a Frame, reading what routing needs from a
+// published event without copying its data, and encoding a Deliver frame straight into the buffer
+// that goes on the wire. All produce or accept exactly what protobuf would
+// (simpang/v1/event.proto, simpang/v1/wire.proto); they only skip protobuf's intermediate message
+// objects and copies.
 #pragma once
 
 #include <cstddef>
@@ -9,8 +10,17 @@
 #include <string_view>
 
 #include "simpang/v1/event.pb.h"
+#include "simpang/v1/wire.pb.h"
 
 namespace simpang::hub {
+
+// Reads one message a peer sent (data[0..size)) into `frame`. Returns nullptr when `frame` now
+// holds a frame of the protocol, else why the message is not one, for the peer's Refused and the
+// log: "not a simpang.v1.wire.Frame" (not protobuf, or over protobuf's 2 GiB) or "a Frame with no
+// body" (an empty message parses as an empty Frame, and is no more a frame than garbage is).
+// Thread rule: none (`frame` is the caller's).
+[[nodiscard]] const char* parse_frame(const void* data, size_t size,
+                                      simpang::v1::wire::Frame& frame);
 
 // Where three attributes of a serialized event lie in its bytes, so that what keeps the bytes can
 // read them later without parsing again. `exact` is false when the bytes took protobuf's full
