@@ -2,7 +2,8 @@
 # The two commands of the README, and the targets beside them.
 #
 #   scripts/dev.sh demo    install what is missing, build, run the demo hub (Ctrl-C stops it)
-#   scripts/dev.sh test    install what is missing, build, run every test
+#   scripts/dev.sh test    install what is missing, build, run every test, then a bounded fuzz run
+#                          of every target (5 s each; FUZZ_SMOKE=0 skips it)
 #   scripts/dev.sh bench   build, run the benchmarks (not part of `test`)
 #   scripts/dev.sh bench-http [RUNS] [SECONDS]  durable HTTP ingest under wrk (tests/bench/http);
 #                          with NODERED_RUN=<Node-RED peer script> the peer runs in the same command
@@ -67,10 +68,25 @@ case "${1:-}" in
     fi
     # The Moodle stand-in's web-service token (its seed file names it), read the same way.
     (umask 077 && printf 'demo-moodle-token' >"$ROOT/state/demo/moodle.token")
+    # The password of the xAPI platform's Basic credentials at the LRS: random, made once.
+    lrs_password="$ROOT/state/demo/lrs.password"
+    if [ ! -s "$lrs_password" ]; then
+      (umask 077 && od -An -tx1 -N18 /dev/urandom | tr -d ' \n' >"$lrs_password")
+    fi
     "$BUILD_DIR/bin/moodle-standin" --seed "$ROOT/tests/standins/moodle/seed.json" --port 8089 \
       >"$ROOT/state/demo/moodle-standin.log" 2>&1 &
     standin=$!
-    trap 'kill "$standin" 2>/dev/null || true' EXIT
+    # Once the LRS listens, a stand-in learning platform sends it a cohort's statements.
+    (
+      for _ in $(seq 1 150); do
+        curl -s -o /dev/null http://127.0.0.1:8090/xapi/about && break
+        sleep 0.2
+      done
+      "$BUILD_DIR/bin/xapi-standin-client" --url http://127.0.0.1:8090/xapi --user demo-lrs \
+        --password-file "$lrs_password" --learners 40 --seed 42 --batch 10
+    ) >"$ROOT/state/demo/xapi-client.log" 2>&1 &
+    platform=$!
+    trap 'kill "$standin" "$platform" 2>/dev/null || true' EXIT
     status=0
     "$BUILD_DIR/bin/simpang" run "$ROOT/config/demo.yaml" "${@:2}" || status=$?
     exit "$status"
@@ -79,6 +95,11 @@ case "${1:-}" in
     build
     cd "$BUILD_DIR"
     ctest --output-on-failure -j "$JOBS" --timeout 600
+    # A bounded fuzz run of every target (clang, ASan, UBSan, in build-fuzz/): FUZZ_SMOKE=0 skips
+    # it, FUZZ_SMOKE_SECONDS sets the time per target.
+    if [ "${FUZZ_SMOKE:-1}" != 0 ]; then
+      FUZZ_SMOKE_SECONDS=${FUZZ_SMOKE_SECONDS:-5} "$ROOT/scripts/dev.sh" fuzz-smoke
+    fi
     ;;
   bench)
     build

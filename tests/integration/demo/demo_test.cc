@@ -42,10 +42,15 @@ TEST(Demo, TheReadmesCurlPublishesIntoTheRunningDemoAndTheEventReachesTheLedger)
   const size_t at = config.find(fixed_port);
   ASSERT_NE(at, std::string::npos) << "config/demo.yaml no longer binds port 8088";
   config.replace(at, fixed_port.size(), "port: 0");
+  const std::string lrs_port = "port: 8090";
+  const size_t lrs_at = config.find(lrs_port);
+  ASSERT_NE(lrs_at, std::string::npos) << "config/demo.yaml no longer binds port 8090";
+  config.replace(lrs_at, lrs_port.size(), "port: 0");
   // What `scripts/dev.sh demo` does: the tokens, and the Moodle stand-in beside the hub.
   std::filesystem::create_directories(dir / "state/demo");
   write_file(dir / "state/demo/partner.token", "demo-test-token-0123456789\n");
   write_file(dir / "state/demo/moodle.token", "demo-moodle-token");
+  write_file(dir / "state/demo/lrs.password", "demo-lrs-password");
   Process moodle({(simpang_binary().parent_path() / "moodle-standin").string(), "--seed",
                   (kSource / "tests/standins/moodle/seed.json").string(), "--port", "0",
                   "--port-file", (dir / "moodle.port").string()},
@@ -87,6 +92,26 @@ TEST(Demo, TheReadmesCurlPublishesIntoTheRunningDemoAndTheEventReachesTheLedger)
       [&] {
         return read_file(ledger).find(R"("source":"/simpang/lms-moodle/moodle")") !=
                std::string::npos;
+      },
+      30s))
+      << read_file(dir / "hub.log");
+
+  // The stand-in learning platform's cohort, as `scripts/dev.sh demo` sends it to the LRS.
+  const std::filesystem::path lrs_port_file = dir / "state/demo/instances/lrs/port";
+  ASSERT_TRUE(wait_for([&] { return count_lines(lrs_port_file) == 1; }, 30s))
+      << read_file(dir / "hub.log");
+  const CommandResult platform = run_command(
+      {(simpang_binary().parent_path() / "xapi-standin-client").string(), "--url",
+       "http://127.0.0.1:" + std::to_string(std::stoi(read_file(lrs_port_file))) + "/xapi",
+       "--user", "demo-lrs", "--password-file", (dir / "state/demo/lrs.password").string(),
+       "--learners", "5", "--seed", "42", "--batch", "10"},
+      60s);
+  EXPECT_EQ(platform.status, 0) << platform.output;
+  EXPECT_TRUE(wait_for(
+      [&] {
+        return count_lines(dir / "state/demo/instances/statements/statements.jsonl") > 0 &&
+               read_file(ledger).find(R"("source":"/lms/xapi/demo-platform")") !=
+                   std::string::npos;
       },
       30s))
       << read_file(dir / "hub.log");
