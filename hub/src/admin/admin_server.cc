@@ -120,16 +120,17 @@ struct AdminServer::Core {
   void handle(const std::shared_ptr<Core>& self, Request request, Responder responder) {
     auto found = endpoints().find(request.path);
     if (found == endpoints().end()) {
-      answer(request, responder, "-",
-             problem(404, "no admin endpoint at " + request.path + " (see /openapi.json)",
-                     request));
+      answer(
+          request, responder, "-",
+          problem(404, "no admin endpoint at " + request.path + " (see /openapi.json)", request));
       return;
     }
     const Endpoint endpoint = found->second;
     if (request.method != "GET") {
-      Response r = problem(405, "method " + request.method + " is not allowed on " +
-                                    request.path + "; it allows GET",
-                           request);
+      Response r = problem(
+          405,
+          "method " + request.method + " is not allowed on " + request.path + "; it allows GET",
+          request);
       r.headers.emplace_back("Allow", "GET");
       answer(request, responder, "-", std::move(r));
       return;
@@ -147,13 +148,12 @@ struct AdminServer::Core {
         caller = "unauthenticated";
         authenticated = false;
       } else {
-        Response r = problem(401, "this endpoint needs a bearer token: " + who.status().message(),
-                             request);
+        Response r =
+            problem(401, "this endpoint needs a bearer token: " + who.status().message(), request);
         r.headers.emplace_back("WWW-Authenticate",
-                               header == nullptr
-                                   ? std::string("Bearer realm=\"simpang-admin\"")
-                                   : std::string("Bearer realm=\"simpang-admin\", "
-                                                 "error=\"invalid_token\""));
+                               header == nullptr ? std::string("Bearer realm=\"simpang-admin\"")
+                                                 : std::string("Bearer realm=\"simpang-admin\", "
+                                                               "error=\"invalid_token\""));
         answer(request, responder, "refused: " + who.status().message(), std::move(r));
         return;
       }
@@ -246,8 +246,7 @@ StatusOr<std::unique_ptr<AdminServer>> AdminServer::start(RunningHub& hub,
                          ec.message());
   }
   logger->info("admin API on {}://{}:{}{}", config.tls_certificate.empty() ? "http" : "https",
-               config.listen, admin->server_->port(),
-               core->auth ? " (bearer token required)" : "");
+               config.listen, admin->server_->port(), core->auth ? " (bearer token required)" : "");
   return admin;
 }
 

@@ -11,8 +11,8 @@ namespace {
 
 // Every state an instance can report (core/running_hub.h), each a series of the state set.
 const std::vector<std::string> kInstanceStates = {
-    "created", "starting", "running", "backoff", "failed", "stopping", "stopped",
-    "did not stop in time"};
+    "created", "starting", "running", "backoff",
+    "failed",  "stopping", "stopped", "did not stop in time"};
 
 struct Counter {
   const char* name;

@@ -12,7 +12,7 @@
 namespace simpang::hub::admin {
 
 struct MetricsContext {
-  std::string version;                       // simpang_build_info{version}
+  std::string version;                         // simpang_build_info{version}
   std::optional<uint64_t> journal_file_bytes;  // the journal's files on disk; none: no file
 };
 

@@ -8,7 +8,9 @@ namespace {
 using nlohmann::json;
 
 // Strings from plugins (last errors) may hold bytes that are not UTF-8: replace, never throw.
-std::string dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 const char* title_of(int status) {
   switch (status) {

@@ -41,8 +41,8 @@ bool is_token68(std::string_view token) {
     return false;
   }
   return std::all_of(token.begin(), token.begin() + end, [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
   });
 }
 
@@ -64,9 +64,9 @@ class AdminLoader {
       return;  // `admin:` alone: the defaults, on loopback
     }
     if (!entry.value.IsMap()) {
-      reader_.error(entry.value.Mark(),
-                    "'admin' must be a mapping (listen, port, token, tls); found " +
-                        describe(entry.value));
+      reader_.error(
+          entry.value.Mark(),
+          "'admin' must be a mapping (listen, port, token, tls); found " + describe(entry.value));
       return;
     }
     auto entries = reader_.read_map(entry.value, "the 'admin' section", &kAdminKeys);
@@ -79,7 +79,8 @@ class AdminLoader {
             inet_pton(AF_INET6, s->c_str(), &v6) != 1) {
           reader_.error(listen->value.Mark(),
                         "admin.listen must be an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1); "
-                        "found '" + *s + "'");
+                        "found '" +
+                            *s + "'");
         } else {
           admin_.listen = *s;
         }
@@ -122,9 +123,9 @@ class AdminLoader {
     }
     size_t i = 0;
     for (const YAML::Node& node : nodes) {
-      const std::string what =
-          nodes.size() == 1 && !entry.value.IsSequence() ? "admin.token"
-                                                          : "admin.token[" + std::to_string(i) + "]";
+      const std::string what = nodes.size() == 1 && !entry.value.IsSequence()
+                                   ? "admin.token"
+                                   : "admin.token[" + std::to_string(i) + "]";
       ++i;
       if (!node.IsScalar() || node.Scalar().empty()) {
         reader_.error(node.Mark(), what + " must be a non-empty string; found " + describe(node));

@@ -51,7 +51,8 @@ class AdminApi : public ::testing::Test {
            "  - name: sink\n    plugin: test-sink\n    config: {path: " +
            (dir_ / "out.jsonl").string() +
            "}\n"
-           "routes:\n  - name: all\n    from: [source]\n    to: [sink]\n" + admin;
+           "routes:\n  - name: all\n    from: [source]\n    to: [sink]\n" +
+           admin;
   }
 
   void start(const std::string& yaml) {
@@ -61,8 +62,8 @@ class AdminApi : public ::testing::Test {
                                  "--log-level", "debug"},
         dir_ / "hub.log");
     const auto port_file = dir_ / "state" / "admin.port";
-    ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(port_file) || hub_->exited(); },
-                         seconds(30)))
+    ASSERT_TRUE(
+        wait_for([&] { return std::filesystem::exists(port_file) || hub_->exited(); }, seconds(30)))
         << log();
     ASSERT_TRUE(std::filesystem::exists(port_file)) << log();
     port_ = std::stoi(read_file(port_file));
@@ -88,9 +89,16 @@ class AdminApi : public ::testing::Test {
   Answer curl(const std::string& path, std::vector<std::string> extra = {}) const {
     const auto body_file = dir_ / "curl.body";
     const auto header_file = dir_ / "curl.headers";
-    std::vector<std::string> argv = {"/usr/bin/curl", "-sS",        "-o", body_file.string(),
-                                     "-D",            header_file.string(), "-w",
-                                     "%{http_code} %{content_type}", "--max-time", "10"};
+    std::vector<std::string> argv = {"/usr/bin/curl",
+                                     "-sS",
+                                     "-o",
+                                     body_file.string(),
+                                     "-D",
+                                     header_file.string(),
+                                     "-w",
+                                     "%{http_code} %{content_type}",
+                                     "--max-time",
+                                     "10"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     argv.push_back(url(path));
     CommandResult r = run_command(argv, seconds(15));
@@ -179,8 +187,8 @@ TEST_F(AdminApi, EveryEndpointAnswersWithItsStatusTypeAndShape) {
   // The document served is the one kept in docs/.
   EXPECT_EQ(doc, json::parse(read_file(std::filesystem::path(SIMPANG_SOURCE_DIR) / "docs" /
                                        "openapi.json")));
-  for (const char* path : {"/healthz", "/readyz", "/metrics", "/api/v1/instances",
-                           "/api/v1/routes", "/api/v1/destinations"}) {
+  for (const char* path : {"/healthz", "/readyz", "/metrics", "/api/v1/instances", "/api/v1/routes",
+                           "/api/v1/destinations"}) {
     EXPECT_TRUE(doc["paths"].contains(path)) << path;
   }
 
@@ -245,9 +253,9 @@ TEST_F(AdminApi, MetricsMoveAsEventsFlowAndPromtoolAcceptsThem) {
   EXPECT_GT(sample(later, "simpang_journal_file_size_bytes"), 0);
 
   write_file(dir_ / "metrics.txt", later);
-  CommandResult check = run_command(
-      {"/bin/sh", "-c", "promtool check metrics < " + (dir_ / "metrics.txt").string()},
-      seconds(30));
+  CommandResult check =
+      run_command({"/bin/sh", "-c", "promtool check metrics < " + (dir_ / "metrics.txt").string()},
+                  seconds(30));
   EXPECT_EQ(check.status, 0) << check.output;
   EXPECT_EQ(check.output, "") << "promtool's lint found problems";
 }
@@ -287,8 +295,8 @@ TEST_F(AdminApi, ARealPrometheusScrapesTheHubAndAnswersAQuery) {
   json answer;
   const bool answered = wait_for(
       [&] {
-        CommandResult r = run_command({"/usr/bin/curl", "-sf", "--max-time", "5", query},
-                                      seconds(10));
+        CommandResult r =
+            run_command({"/usr/bin/curl", "-sf", "--max-time", "5", query}, seconds(10));
         if (r.status != 0) {
           return false;
         }
@@ -411,9 +419,9 @@ TEST_F(AdminApi, ATokenIsRequiredWhenConfigured) {
   constexpr const char* kNext = "Rz4rotatedToken";
   write_file(dir_ / "admin.token", std::string(kToken) + "\n");
   setenv("SIMPANG_IT_ADMIN_NEXT", kNext, 1);
-  start(flowing_config(
-      "admin:\n  listen: 127.0.0.1\n  port: 0\n"
-      "  token: [\"${file:admin.token}\", \"${env:SIMPANG_IT_ADMIN_NEXT}\"]\n"));
+  start(
+      flowing_config("admin:\n  listen: 127.0.0.1\n  port: 0\n"
+                     "  token: [\"${file:admin.token}\", \"${env:SIMPANG_IT_ADMIN_NEXT}\"]\n"));
   unsetenv("SIMPANG_IT_ADMIN_NEXT");
   const std::string bearer = std::string("Authorization: Bearer ") + kToken;
 

@@ -1,13 +1,14 @@
 // The exposition writer (escaping, numbers, names) and the pages built on it, from hand-made
 // snapshots: what a scrape or a view must say about values the hub may really hold.
+#include "admin/exposition.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
-#include "admin/exposition.h"
 #include "admin/hub_metrics.h"
 #include "admin/views.h"
 
@@ -77,8 +78,9 @@ TEST(HubMetrics, NamesFollowTheConventionsAndLabelsAreEscaped) {
             std::string::npos);
   EXPECT_NE(text.find("simpang_instance_state{instance=\"sink \\\"one\\\"\",state=\"failed\"} 1\n"),
             std::string::npos);
-  EXPECT_NE(text.find("simpang_instance_state{instance=\"sink \\\"one\\\"\",state=\"running\"} 0\n"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find("simpang_instance_state{instance=\"sink \\\"one\\\"\",state=\"running\"} 0\n"),
+      std::string::npos);
   EXPECT_NE(text.find("simpang_journal_file_size_bytes 4096\n"), std::string::npos);
   EXPECT_NE(text.find("# TYPE simpang_plugin_rows_written_total counter\n"
                       "simpang_plugin_rows_written_total{instance=\"src\"} 10\n"),
