@@ -82,7 +82,7 @@ class AdminApi : public ::testing::Test {
 
   std::string log() const { return read_file(dir_ / "hub.log"); }
   std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
+    return scheme_ + "://127.0.0.1:" + std::to_string(port_) + path;
   }
 
   // One request with curl; extra arguments go before the URL.
@@ -125,6 +125,7 @@ class AdminApi : public ::testing::Test {
   TempDir dir_{"admin"};
   std::unique_ptr<Process> hub_;
   int port_ = 0;
+  std::string scheme_ = "http";
 };
 
 TEST_F(AdminApi, EveryEndpointAnswersWithItsStatusTypeAndShape) {
@@ -489,6 +490,35 @@ TEST_F(AdminApi, ANonLoopbackListenWithoutATokenIsRefusedAtItsLine) {
   EXPECT_NE(check.output.find("admin.token is not a valid bearer token"), std::string::npos)
       << check.output;
   EXPECT_EQ(check.output.find("has space"), std::string::npos) << check.output;
+}
+
+TEST_F(AdminApi, ServesHttpsWhenTlsIsConfigured) {
+  CommandResult made =
+      run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                   "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                   "-keyout", (dir_ / "admin.key").string(), "-out", (dir_ / "admin.crt").string()},
+                  seconds(60));
+  ASSERT_EQ(made.status, 0) << made.output;
+  write_file(dir_ / "admin.token", "tls-token-1\n");
+  start(
+      flowing_config("admin:\n  port: 0\n  token: ${file:admin.token}\n"
+                     "  tls: {certificate: admin.crt, private_key: admin.key}\n"));
+  scheme_ = "https";
+  const std::string ca = (dir_ / "admin.crt").string();
+  Answer health = curl("/healthz", {"--cacert", ca});
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "ok\n");
+  EXPECT_EQ(curl("/metrics", {"--cacert", ca}).status, 401);
+  Answer metrics = curl("/metrics", {"--cacert", ca, "-H", "Authorization: Bearer tls-token-1"});
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("simpang_build_info"), std::string::npos);
+  // Plain HTTP on the TLS port gets no answer.
+  CommandResult plain = run_command({"/usr/bin/curl", "-sS", "--max-time", "5",
+                                     "http://127.0.0.1:" + std::to_string(port_) + "/healthz"},
+                                    seconds(10));
+  EXPECT_NE(plain.status, 0) << plain.output;
+  EXPECT_EQ(plain.output.find("ok"), std::string::npos) << plain.output;
+  EXPECT_NE(log().find("admin API on https://127.0.0.1:"), std::string::npos) << log();
 }
 
 }  // namespace
