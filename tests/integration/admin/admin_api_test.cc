@@ -492,6 +492,28 @@ TEST_F(AdminApi, ANonLoopbackListenWithoutATokenIsRefusedAtItsLine) {
   EXPECT_EQ(check.output.find("has space"), std::string::npos) << check.output;
 }
 
+TEST_F(AdminApi, APortAlreadyInUseRefusesTheStartAndNamesIt) {
+  // Hold a port: the hub's admin API cannot bind it.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string held = std::to_string(ntohs(addr.sin_port));
+  write_file(dir_ / "hub.yaml", flowing_config("admin:\n  port: " + held + "\n"));
+  CommandResult run =
+      run_command({simpang_binary().string(), "run", (dir_ / "hub.yaml").string()}, seconds(60));
+  ::close(fd);
+  EXPECT_EQ(run.status, 1) << run.output;
+  EXPECT_NE(run.output.find("admin API: "), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find(held), std::string::npos) << run.output;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "state" / "admin.port"));
+}
+
 TEST_F(AdminApi, ServesHttpsWhenTlsIsConfigured) {
   CommandResult made =
       run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
