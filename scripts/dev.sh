@@ -28,6 +28,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev libcurl4-openssl-dev curl openssl
   python3-zmq python3-protobuf
+  prometheus
 )
 
 install_missing() {

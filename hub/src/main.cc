@@ -11,6 +11,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "admin/admin_server.h"
 #include "cli/journal_commands.h"
 #include "cli/keys_command.h"
 #include "cli/plugin_new.h"
@@ -92,8 +93,30 @@ int run_command(const std::string& file, const std::optional<std::string>& durat
       ::close(*ready_fd);
     }
   };
-  return hub.run(
-      {.duration = duration, .reload = [file] { return load(file); }, .on_running = on_running});
+  // The admin API, when the configuration has an `admin:` section.
+  auto attach = [](simpang::hub::RunningHub& running, const simpang::hub::Config& config)
+      -> simpang::StatusOr<std::unique_ptr<simpang::hub::HubAttachment>> {
+    if (!config.admin.enabled) {
+      return std::unique_ptr<simpang::hub::HubAttachment>();
+    }
+    std::optional<std::filesystem::path> journal_file;
+    if (config.journal.backend == simpang::hub::JournalBackend::kSqlite) {
+      journal_file = config.journal.file;
+    }
+    auto admin = simpang::hub::admin::AdminServer::start(
+        running, {.config = config.admin,
+                  .state_dir = config.hub.state_dir,
+                  .journal_file = journal_file,
+                  .logger = spdlog::default_logger()->clone("admin")});
+    if (!admin.ok()) {
+      return admin.status();
+    }
+    return std::unique_ptr<simpang::hub::HubAttachment>(std::move(*admin));
+  };
+  return hub.run({.duration = duration,
+                  .reload = [file] { return load(file); },
+                  .on_running = on_running,
+                  .attach = attach});
 }
 
 int check_command(const std::string& file) {

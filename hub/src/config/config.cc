@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "config/did_you_mean.h"
+#include "config/admin_section.h"
 #include "config/partners_section.h"
 #include "config/plugin_search.h"
 #include "config/yaml_reader.h"
@@ -71,8 +72,8 @@ using config_internal::YamlReader;
 constexpr size_t kMaxInstanceName = 64;
 constexpr uint32_t kMaxBatch = 65536;
 
-const std::vector<std::string> kTopKeys = {"hub",          "journal",  "plugins",
-                                           "partner_door", "partners", "routes"};
+const std::vector<std::string> kTopKeys = {"hub",      "journal", "plugins", "partner_door",
+                                           "partners", "routes",  "admin"};
 const std::vector<std::string> kJournalKeys = {
     "kind", "file", "sync", "retention", "dedup_window", "max_events", "verify_on_open"};
 const std::vector<std::string> kRetryKeys = {"max_attempts", "initial_backoff", "max_backoff",
@@ -232,6 +233,7 @@ ConfigResult Loader::run() {
   }
   load_routes(YamlReader::find(entries, "routes"));
   config_internal::apply_partner_clients(reader_, config_);
+  config_internal::load_admin_section(reader_, YamlReader::find(entries, "admin"), config_);
 
   ConfigResult result;
   result.diagnostics = reader_.take_diagnostics();

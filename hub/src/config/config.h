@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "config/admin_config.h"
 #include "config/partners_config.h"
 #include "journal/journal_options.h"
 #include "router/route_definition.h"  // RouteConfig, RetryPolicy, Ordering, SourceLocation
@@ -116,6 +117,7 @@ struct Config {
   std::vector<RouteConfig> routes;
   PartnerDoorConfig partner_door;       // the tcp door for partners (config/partners_config.h)
   std::vector<PartnerConfig> partners;  // who may come in, and what each may do
+  AdminConfig admin;                    // the admin HTTP API (config/admin_config.h)
 
   const PluginInstanceConfig* find_plugin(std::string_view name) const;
 };

@@ -69,6 +69,17 @@ int Hub::run(const RunOptions& options) {
     hub.close();
     return kExitStartFailed;
   }
+  std::unique_ptr<HubAttachment> attachment;
+  if (options.attach) {
+    auto made = options.attach(hub, config_);
+    if (!made.ok()) {
+      logger->error("{}", made.status().message());
+      hub.stop_all(false);
+      hub.close();
+      return kExitStartFailed;
+    }
+    attachment = std::move(*made);
+  }
   boost::asio::signal_set signals(hub.io(), SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& error, int signal) {
@@ -99,6 +110,9 @@ int Hub::run(const RunOptions& options) {
                  settings.state_dir.string());
     if (options.on_running) {
       options.on_running();
+    }
+    if (attachment) {
+      attachment->on_running();
     }
     const auto deadline = options.duration
                               ? std::chrono::steady_clock::now() + *options.duration
@@ -136,6 +150,7 @@ int Hub::run(const RunOptions& options) {
     }
   }
 
+  attachment.reset();  // it reads the hub, which stops from here on
   const bool clean = hub.stop_all(started);
   signals.cancel();
   if (!hub.close()) {

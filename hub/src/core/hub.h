@@ -9,12 +9,25 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 
 #include "config/config.h"
+#include "simpang/base/status.h"
 
 namespace simpang::hub {
+
+class RunningHub;
+
+// Something that lives beside a running hub and reads it (the admin API): made once the journal
+// is open and the loop runs, destroyed when the hub begins to stop, before the drain.
+class HubAttachment {
+ public:
+  virtual ~HubAttachment() = default;
+  // Every plugin instance has been started. Thread rule: the hub's main thread.
+  virtual void on_running() {}
+};
 
 struct RunOptions {
   // Stop by itself after this long (for scripts and tests); otherwise run until SIGINT/SIGTERM.
@@ -24,6 +37,8 @@ struct RunOptions {
   // Called once, on the calling thread, when every plugin instance has started (where the
   // "running N plugin instances" line is logged). `simpang run --ready-fd` signals through it.
   std::function<void()> on_running;
+  // Makes the attachment (see HubAttachment), on the calling thread; an error stops the start.
+  std::function<StatusOr<std::unique_ptr<HubAttachment>>(RunningHub&, const Config&)> attach;
 };
 
 // Process exit codes of `simpang run`.

@@ -349,4 +349,9 @@ std::vector<std::pair<std::string, std::string>> ProcessSupervisor::failed() con
   return result;
 }
 
+std::string ProcessSupervisor::last_failure(const std::string& instance) const {
+  auto it = children_.find(instance);
+  return it != children_.end() ? it->second.failure : std::string();
+}
+
 }  // namespace simpang::hub

@@ -61,6 +61,9 @@ class ProcessSupervisor {
   State state(const std::string& instance) const;
   // Instances that were given up on, with why.
   std::vector<std::pair<std::string, std::string>> failed() const;
+  // Why the instance's last run ended badly ("exited with status 3", "killed by signal 11"),
+  // empty if none has; for the admin API's last_error.
+  std::string last_failure(const std::string& instance) const;
 
  private:
   struct Child {

@@ -287,6 +287,12 @@ HubSnapshot RunningHub::snapshot_on_loop() const {
     status.connected = broker_->is_connected(name);
     status.restarts = track.connects > 1 ? track.connects - 1 : 0;
     status.last_error = track.last_error;
+    if (track.process) {
+      // How its process ended says more than how its connection did ("became unreachable").
+      if (std::string exit = supervisor_->last_failure(name); !exit.empty()) {
+        status.last_error = exit;
+      }
+    }
     for (const auto& [failed_name, why] : failed) {
       if (failed_name == name) {
         status.last_error = why;  // why it was given up on says more than its last loss
