@@ -42,6 +42,10 @@ TEST(Demo, TheReadmesCurlPublishesIntoTheRunningDemoAndTheEventReachesTheLedger)
   const size_t at = config.find(fixed_port);
   ASSERT_NE(at, std::string::npos) << "config/demo.yaml no longer binds port 8088";
   config.replace(at, fixed_port.size(), "port: 0");
+  const std::string admin_port = "port: 9180";
+  const size_t admin_at = config.find(admin_port);
+  ASSERT_NE(admin_at, std::string::npos) << "config/demo.yaml no longer binds port 9180";
+  config.replace(admin_at, admin_port.size(), "port: 0");
   const std::string lrs_port = "port: 8090";
   const size_t lrs_at = config.find(lrs_port);
   ASSERT_NE(lrs_at, std::string::npos) << "config/demo.yaml no longer binds port 8090";
@@ -115,6 +119,15 @@ TEST(Demo, TheReadmesCurlPublishesIntoTheRunningDemoAndTheEventReachesTheLedger)
       },
       30s))
       << read_file(dir / "hub.log");
+
+  // The admin API answers the probes and the metrics.
+  const std::string admin =
+      "http://127.0.0.1:" + std::to_string(std::stoi(read_file(dir / "state/demo/admin.port")));
+  const CommandResult ready =
+      run_command({"/usr/bin/curl", "-s", "-S", "-i", admin + "/readyz"}, 30s);
+  EXPECT_NE(ready.output.find("HTTP/1.1 200"), std::string::npos) << ready.output;
+  const CommandResult metrics = run_command({"/usr/bin/curl", "-s", "-S", admin + "/metrics"}, 30s);
+  EXPECT_NE(metrics.output.find("simpang_build_info"), std::string::npos) << metrics.output;
 
   hub.signal(SIGTERM);
   EXPECT_EQ(hub.wait(60s), 0) << read_file(dir / "hub.log");
