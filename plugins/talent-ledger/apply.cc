@@ -63,13 +63,12 @@ std::variant<Mapped, Malformed> map_event(const simpang::v1::Event& event, int64
     if (auto bad = require(o.organisation_id(), "organisationId")) return *bad;
     m.row.table = "organisations";
     m.row.key = {{"organisation_id", o.organisation_id()}};
-    m.row.fields = {
-        {"name", o.name()},
-        {"kind", enum_word(tv1::OrganisationKind_Name(o.kind()), "ORGANISATION_KIND_")},
-        {"registry_status",
-         enum_word(tv1::RegistryStatus_Name(o.registry_status()), "REGISTRY_STATUS_")},
-        {"sector", o.sector()},
-        {"training_target", static_cast<int64_t>(o.training_target())}};
+    m.row.fields = {{"name", o.name()},
+                    {"kind", enum_word(tv1::OrganisationKind_Name(o.kind()), "ORGANISATION_KIND_")},
+                    {"registry_status",
+                     enum_word(tv1::RegistryStatus_Name(o.registry_status()), "REGISTRY_STATUS_")},
+                    {"sector", o.sector()},
+                    {"training_target", static_cast<int64_t>(o.training_target())}};
   } else if (type == "talent.course.published") {
     tv1::Course c;
     if (auto bad = parse(event, c)) return *bad;
@@ -187,7 +186,7 @@ ApplyResult apply_event(LedgerStore& store, const std::vector<IdentityRule>& rul
   if (known) {
     if (!event.has_time()) {
       return outcome(ApplyResult::Kind::kMalformed,
-              "attribute 'time' is missing: the ledger orders updates of an entity by it");
+                     "attribute 'time' is missing: the ledger orders updates of an entity by it");
     }
     version = TimeUtil::TimestampToMicroseconds(event.time());
   }
@@ -227,14 +226,15 @@ ApplyResult apply_event(LedgerStore& store, const std::vector<IdentityRule>& rul
         return unknown;
       };
       for (const auto& l : d.links) {
-        Link link{person_id, l.other_id, l.rule, evidence_of(rule_of(l.rule), l.evidence),
+        Link link{person_id,  l.other_id, l.rule, evidence_of(rule_of(l.rule), l.evidence),
                   event.id(), version};
         if (Status s = store.record_link(link); !s.ok()) return storage_error(s);
         result.links.push_back(std::move(link));
       }
       for (const auto& r : d.reviews) {
-        Review review{person_id, r.rule,     evidence_of(rule_of(r.rule), r.evidence),
-                      r.candidates, r.reason, event.id(), version};
+        Review review{person_id,    r.rule,   evidence_of(rule_of(r.rule), r.evidence),
+                      r.candidates, r.reason, event.id(),
+                      version};
         if (Status s = store.record_review(review); !s.ok()) return storage_error(s);
         result.reviews.push_back(std::move(review));
       }

@@ -27,10 +27,10 @@ struct ApplyResult {
   };
   Kind kind = Kind::kApplied;
   std::string reason;
-  bool stale = false;                 // kApplied, but a newer version was already stored
-  std::vector<Link> links;            // identity links recorded by this event
-  std::vector<Review> reviews;        // ambiguous matches recorded for review
-  std::vector<std::string> notes;     // identifiers skipped by the rules, for the log
+  bool stale = false;              // kApplied, but a newer version was already stored
+  std::vector<Link> links;         // identity links recorded by this event
+  std::vector<Review> reviews;     // ambiguous matches recorded for review
+  std::vector<std::string> notes;  // identifiers skipped by the rules, for the log
 };
 
 // The event types the ledger materialises.

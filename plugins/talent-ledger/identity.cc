@@ -46,15 +46,15 @@ void encode_utf8(char32_t cp, std::string& out) {
 
 char32_t fold(char32_t c) {
   if (c >= 'A' && c <= 'Z') return c + 32;
-  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;          // Latin-1
-  if (c >= 0x100 && c <= 0x137 && c % 2 == 0) return c + 1;       // Latin Extended-A, pairs
+  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;    // Latin-1
+  if (c >= 0x100 && c <= 0x137 && c % 2 == 0) return c + 1;  // Latin Extended-A, pairs
   if (c >= 0x139 && c <= 0x148 && c % 2 == 1) return c + 1;
   if (c >= 0x14A && c <= 0x177 && c % 2 == 0) return c + 1;
   if (c == 0x178) return 0xFF;
   if (c >= 0x179 && c <= 0x17E && c % 2 == 1) return c + 1;
-  if (c >= 0x391 && c <= 0x3AB && c != 0x3A2) return c + 32;      // Greek
-  if (c == 0x3C2) return 0x3C3;                                    // final sigma
-  if (c >= 0x410 && c <= 0x42F) return c + 32;                     // Cyrillic
+  if (c >= 0x391 && c <= 0x3AB && c != 0x3A2) return c + 32;  // Greek
+  if (c == 0x3C2) return 0x3C3;                               // final sigma
+  if (c >= 0x410 && c <= 0x42F) return c + 32;                // Cyrillic
   if (c >= 0x400 && c <= 0x40F) return c + 80;
   return c;
 }
@@ -82,8 +82,8 @@ char32_t compose(char32_t base, char32_t mark) {
 }
 
 bool is_space(char32_t c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' ||
-         c == 0xA0 || c == 0xFEFF || c == 0x200B;
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == 0xA0 ||
+         c == 0xFEFF || c == 0x200B;
 }
 
 bool looks_hashed(const std::string& v) {
@@ -182,7 +182,9 @@ IdentityDecision decide(const std::vector<KeyMatch>& matches) {
       d.reviews.push_back({m.rule, m.value, m.others,
                            "held by " + std::to_string(m.others.size()) + " other records"});
     } else if (conflicting) {
-      d.reviews.push_back({m.rule, m.value, {single_targets.begin(), single_targets.end()},
+      d.reviews.push_back({m.rule,
+                           m.value,
+                           {single_targets.begin(), single_targets.end()},
                            "the rules point at different records"});
     } else {
       d.links.push_back({m.others.front(), m.rule, m.value});

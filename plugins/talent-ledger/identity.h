@@ -26,7 +26,8 @@ namespace simpang::plugins::talent_ledger {
 // UTF-8, no '@'): such an email links nothing.
 std::optional<std::string> normalise_email(std::string_view email);
 
-// Whether `system` matches a rule's system pattern: equal, or a prefix when the pattern ends in '*'.
+// Whether `system` matches a rule's system pattern: equal, or a prefix when the pattern ends in
+// '*'.
 bool system_matches(std::string_view pattern, std::string_view system);
 
 // The (rule name, value) keys of `person` under `rules`, without duplicates. A hashed rule's value

@@ -32,15 +32,15 @@ Targets parse_targets(ConfigReader r) {
   if (auto end = r.get<std::string>("end_date")) {
     t.end_date_micros = parse_date_micros(*end);
     if (!t.end_date_micros) {
-      throw r.error("end_date", "must be a date (YYYY-MM-DD) or an RFC 3339 time, got '" + *end +
-                                    "'");
+      throw r.error("end_date",
+                    "must be a date (YYYY-MM-DD) or an RFC 3339 time, got '" + *end + "'");
     }
   }
   t.counts = r.optional<std::string>("counts", "enrolled");
   if (t.counts != "registered" && t.counts != "enrolled" && t.counts != "completed" &&
       t.counts != "certified") {
-    throw r.error("counts", "must be registered, enrolled, completed or certified, got '" +
-                                t.counts + "'");
+    throw r.error("counts",
+                  "must be registered, enrolled, completed or certified, got '" + t.counts + "'");
   }
   ConfigReader seg = r.nested("by_segment");
   for (const char* name : kSegments) {

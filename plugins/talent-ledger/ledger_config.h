@@ -7,20 +7,19 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace simpang::plugins::talent_ledger {
 
 // The programme's targets (config `targets:`). Zero means "no target" for that line.
 struct Targets {
-  uint64_t learners = 0;                         // learners overall
-  std::map<std::string, uint64_t> by_segment;    // "student", "educator", "government", "industry"
-  uint64_t partners = 0;                         // partners onboarded (registry status active)
-  std::optional<int64_t> end_date_micros;        // the programme's end, UTC
+  uint64_t learners = 0;                       // learners overall
+  std::map<std::string, uint64_t> by_segment;  // "student", "educator", "government", "industry"
+  uint64_t partners = 0;                       // partners onboarded (registry status active)
+  std::optional<int64_t> end_date_micros;      // the programme's end, UTC
   // Which stage a learner must reach to count against the learner targets: registered,
   // enrolled (the default), completed or certified.
   std::string counts = "enrolled";
@@ -32,9 +31,9 @@ struct IdentityRule {
     kEmail,       // the person's email, normalised (trimmed, case-folded, NFC-ish)
     kExternalId,  // an ExternalId whose system matches `system` (exact, or a prefix before '*')
   };
-  std::string name;   // recorded with every link, e.g. "email", "employee_number"
+  std::string name;  // recorded with every link, e.g. "email", "employee_number"
   Kind kind = Kind::kEmail;
-  std::string system;  // kExternalId only
+  std::string system;   // kExternalId only
   bool hashed = false;  // kExternalId: the value must be a hash (>= 32 hex digits), never raw
 };
 
@@ -42,7 +41,7 @@ struct LedgerConfig {
   std::filesystem::path database = "ledger.db";  // relative to the instance's state directory
   bool sync_full = false;                        // `sync: full`: fsync every commit
   Targets targets;
-  std::vector<IdentityRule> rules;               // default: one rule, normalised email
+  std::vector<IdentityRule> rules;  // default: one rule, normalised email
 };
 
 // Reads `config` (an instance's `config:` mapping as JSON). Throws simpang::sdk::ConfigError

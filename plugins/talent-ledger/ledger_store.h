@@ -39,7 +39,7 @@ struct Link {
   std::string person_id;  // the record the event was about
   std::string other_id;   // the record it matched
   std::string rule;
-  std::string evidence;   // what matched (a normalised email, a hash prefix), never a raw id
+  std::string evidence;  // what matched (a normalised email, a hash prefix), never a raw id
   std::string event_id;
   int64_t at_micros = 0;
 };
@@ -104,8 +104,9 @@ class LedgerStore {
   virtual StatusOr<bool> upsert(const Row& row) = 0;
 
   // Identity keys (rule, normalised value) of a person: replaced as a whole, and looked up.
-  virtual Status replace_person_keys(const std::string& person_id,
-                                     const std::vector<std::pair<std::string, std::string>>& keys) = 0;
+  virtual Status replace_person_keys(
+      const std::string& person_id,
+      const std::vector<std::pair<std::string, std::string>>& keys) = 0;
   virtual StatusOr<std::vector<std::string>> persons_with_key(const std::string& rule,
                                                               const std::string& value) = 0;
   virtual Status record_link(const Link& link) = 0;

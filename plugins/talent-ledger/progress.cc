@@ -236,9 +236,10 @@ std::string render_table(const Progress& p) {
   s << target_line("learners", p.learners);
   for (const auto& [segment, a] : p.segment_targets) s << target_line("  " + segment, a);
   s << target_line("partners onboarded", p.partners);
-  s << "\n" << std::left << std::setw(14) << "SEGMENT" << std::right << std::setw(11)
-    << "REGISTERED" << std::setw(10) << "ENROLLED" << std::setw(11) << "COMPLETED"
-    << std::setw(11) << "CERTIFIED" << "\n";
+  s << "\n"
+    << std::left << std::setw(14) << "SEGMENT" << std::right << std::setw(11) << "REGISTERED"
+    << std::setw(10) << "ENROLLED" << std::setw(11) << "COMPLETED" << std::setw(11) << "CERTIFIED"
+    << "\n";
   auto stage_row = [&s](const std::string& label, const Stage& st) {
     s << std::left << std::setw(14) << label << std::right << std::setw(11) << st.registered
       << std::setw(10) << st.enrolled << std::setw(11) << st.completed << std::setw(11)
@@ -249,9 +250,10 @@ std::string render_table(const Progress& p) {
   if (p.records_merged > 0) {
     s << "(" << p.records_merged << " person records linked by identity rules counted once)\n";
   }
-  s << "\n" << std::left << std::setw(14) << "MONTH" << std::right << std::setw(11)
-    << "REGISTERED" << std::setw(10) << "ENROLLED" << std::setw(11) << "COMPLETED"
-    << std::setw(11) << "CERTIFIED" << "\n";
+  s << "\n"
+    << std::left << std::setw(14) << "MONTH" << std::right << std::setw(11) << "REGISTERED"
+    << std::setw(10) << "ENROLLED" << std::setw(11) << "COMPLETED" << std::setw(11) << "CERTIFIED"
+    << "\n";
   for (const auto& [month, segments] : p.by_month) {
     Stage total;
     for (const auto& [segment, st] : segments) {
@@ -264,13 +266,14 @@ std::string render_table(const Progress& p) {
   }
   s << "\npartners by registry status:";
   for (const auto& [status, n] : p.partners_by_status) s << " " << status << " " << n;
-  s << "\n\n" << std::left << std::setw(20) << "COURSE" << std::right << std::setw(10)
-    << "ENROLLED" << std::setw(11) << "COMPLETED" << std::setw(8) << "PASSED" << std::setw(11)
-    << "CERTIFIED" << std::setw(12) << "COMPLETION" << "  TITLE\n";
+  s << "\n\n"
+    << std::left << std::setw(20) << "COURSE" << std::right << std::setw(10) << "ENROLLED"
+    << std::setw(11) << "COMPLETED" << std::setw(8) << "PASSED" << std::setw(11) << "CERTIFIED"
+    << std::setw(12) << "COMPLETION"
+    << "  TITLE\n";
   for (const CourseFunnel& c : p.courses) {
     const double rate =
-        c.enrolled ? 100.0 * static_cast<double>(c.completed) / static_cast<double>(c.enrolled)
-                   : 0;
+        c.enrolled ? 100.0 * static_cast<double>(c.completed) / static_cast<double>(c.enrolled) : 0;
     s << std::left << std::setw(20) << c.course_id << std::right << std::setw(10) << c.enrolled
       << std::setw(11) << c.completed << std::setw(8) << c.passed << std::setw(11) << c.certified
       << std::setw(11) << fixed(rate, 1) << "%  " << c.title << "\n";

@@ -11,10 +11,9 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "ledger_config.h"
 #include "ledger_store.h"
@@ -39,8 +38,8 @@ struct Stage {
 // A count against its target.
 struct Against {
   uint64_t actual = 0;
-  uint64_t target = 0;          // 0: none set
-  double percent = 0;           // actual / target * 100 (0 without a target)
+  uint64_t target = 0;  // 0: none set
+  double percent = 0;   // actual / target * 100 (0 without a target)
   uint64_t remaining = 0;
   double months_left = 0;       // to the end date (0 without one, or after it)
   double needed_per_month = 0;  // remaining / months_left (0 when nothing remains or no time)

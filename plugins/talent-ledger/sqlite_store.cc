@@ -158,8 +158,8 @@ sqlite3_stmt* SqliteLedgerStore::prepare(const std::string& sql) {
 StatusOr<std::unique_ptr<SqliteLedgerStore>> SqliteLedgerStore::open(
     const std::filesystem::path& path, SqliteOptions options) {
   sqlite3* db = nullptr;
-  const int flags = options.read_only ? SQLITE_OPEN_READONLY
-                                      : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  const int flags =
+      options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
     std::string m = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close_v2(db);
@@ -176,19 +176,18 @@ StatusOr<std::unique_ptr<SqliteLedgerStore>> SqliteLedgerStore::open(
     auto version = store->schema_version();
     if (!version.ok()) return version.status();
     if (*version != kKnown) {
-      return Status::Error("ledger database " + path.string() + " has schema version " +
-                           std::to_string(*version) + ", this simpang reads version " +
-                           std::to_string(kKnown) +
-                           (*version > kKnown ? ": upgrade simpang"
-                                              : ": start the ledger once to migrate it"));
+      return Status::Error(
+          "ledger database " + path.string() + " has schema version " + std::to_string(*version) +
+          ", this simpang reads version " + std::to_string(kKnown) +
+          (*version > kKnown ? ": upgrade simpang" : ": start the ledger once to migrate it"));
     }
   }
   return store;
 }
 
 StatusOr<int> SqliteLedgerStore::schema_version() {
-  sqlite3_stmt* st = prepare(
-      "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations'");
+  sqlite3_stmt* st =
+      prepare("SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations'");
   if (!st || sqlite3_step(st) != SQLITE_ROW) return error("reading the schema");
   const int tables = sqlite3_column_int(st, 0);
   sqlite3_reset(st);
@@ -252,8 +251,8 @@ StatusOr<bool> SqliteLedgerStore::applied(const std::string& source, const std::
 
 Status SqliteLedgerStore::mark_applied(const std::string& source, const std::string& id,
                                        const std::string& type, int64_t time_micros) {
-  sqlite3_stmt* st = prepare(
-      "INSERT INTO applied_events (source, id, type, time_micros) VALUES (?1, ?2, ?3, ?4)");
+  sqlite3_stmt* st =
+      prepare("INSERT INTO applied_events (source, id, type, time_micros) VALUES (?1, ?2, ?3, ?4)");
   if (!st) return error("preparing applied_events insert");
   bind(st, 1, source);
   bind(st, 2, id);

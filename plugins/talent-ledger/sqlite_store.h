@@ -48,9 +48,8 @@ class SqliteLedgerStore : public LedgerStore {
   Status mark_applied(const std::string& source, const std::string& id, const std::string& type,
                       int64_t time_micros) override;
   StatusOr<bool> upsert(const Row& row) override;
-  Status replace_person_keys(
-      const std::string& person_id,
-      const std::vector<std::pair<std::string, std::string>>& keys) override;
+  Status replace_person_keys(const std::string& person_id,
+                             const std::vector<std::pair<std::string, std::string>>& keys) override;
   StatusOr<std::vector<std::string>> persons_with_key(const std::string& rule,
                                                       const std::string& value) override;
   Status record_link(const Link& link) override;

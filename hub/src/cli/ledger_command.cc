@@ -4,7 +4,6 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "ledger_config.h"

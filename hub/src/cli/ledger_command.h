@@ -3,10 +3,9 @@
 // database (read-only, so it can run beside the hub).
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "config/config.h"
 

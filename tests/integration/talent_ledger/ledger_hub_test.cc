@@ -11,10 +11,9 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "test_support.h"
 
@@ -69,7 +68,8 @@ Published published(const std::filesystem::path& jsonl) {
     const auto it = kKey.find(e["type"].get<std::string>());
     if (it == kKey.end()) continue;
     std::string key = e["data"][it->second.second].get<std::string>();
-    if (it->second.first == "employments") key += "/" + e["data"]["organisationId"].get<std::string>();
+    if (it->second.first == "employments")
+      key += "/" + e["data"]["organisationId"].get<std::string>();
     p.entities[it->second.first].insert(key);
   }
   return p;
@@ -118,7 +118,9 @@ class TalentLedgerHub : public ::testing::Test {
         std::vector<std::string>{simpang_binary().string(), "run", config()}, dir_ / "hub.log");
   }
 
-  int64_t applied() const { return query_count(ledger_db(), "SELECT COUNT(*) FROM applied_events"); }
+  int64_t applied() const {
+    return query_count(ledger_db(), "SELECT COUNT(*) FROM applied_events");
+  }
 
   // Waits until the simulator has published all `max_events` and the ledger holds as many
   // events as the record, then stops the hub (which drains what is in flight) and compares.
@@ -127,12 +129,14 @@ class TalentLedgerHub : public ::testing::Test {
         [&] {
           const Published p = published(record());
           size_t from_programme = 0;
-          for (const auto& e : p.events) from_programme += e.rfind("/simpang/sim-programme/", 0) == 0;
+          for (const auto& e : p.events)
+            from_programme += e.rfind("/simpang/sim-programme/", 0) == 0;
           return from_programme == static_cast<size_t>(max_events) &&
                  applied() == static_cast<int64_t>(p.events.size());
         },
         120s);
-    ASSERT_TRUE(caught_up) << "applied " << applied() << "\n" << simpang::testing::read_file(dir_ / "hub.log");
+    ASSERT_TRUE(caught_up) << "applied " << applied() << "\n"
+                           << simpang::testing::read_file(dir_ / "hub.log");
     ASSERT_EQ(hub_->stop(30s), 0);
     const Published p = published(record());
     EXPECT_EQ(applied(), static_cast<int64_t>(p.events.size()));
@@ -154,7 +158,8 @@ TEST_F(TalentLedgerHub, ProgressShowsNumbersThatMoveWhileTheHubRuns) {
   write_config(800, kEvents);
   start();
   const auto progress = [&]() -> nlohmann::json {
-    auto r = run_command({simpang_binary().string(), "ledger", "progress", config(), "--json"}, 30s);
+    auto r =
+        run_command({simpang_binary().string(), "ledger", "progress", config(), "--json"}, 30s);
     if (r.status != 0) return nullptr;
     return nlohmann::json::parse(r.output, nullptr, false);
   };

@@ -2,10 +2,11 @@
 // and decomposed accents), a changed email, two people sharing a name, an employee number per
 // employer, a raw national id under a hashed rule, and ambiguous or conflicting matches that go to
 // review rather than being linked.
+#include "identity.h"
+
 #include <gtest/gtest.h>
 
 #include "apply.h"
-#include "identity.h"
 #include "ledger_fixtures.h"
 #include "sqlite_store.h"
 #include "test_support.h"
@@ -32,7 +33,7 @@ TEST(NormaliseEmail, FoldsCaseTrimsAndComposes) {
   EXPECT_EQ(normalise_email("two@@example.my"), std::nullopt);
   EXPECT_EQ(normalise_email("@example.my"), std::nullopt);
   EXPECT_EQ(normalise_email("a b@example.my"), std::nullopt);
-  EXPECT_EQ(normalise_email("bad\xC3@example.my"), std::nullopt);      // truncated UTF-8
+  EXPECT_EQ(normalise_email("bad\xC3@example.my"), std::nullopt);       // truncated UTF-8
   EXPECT_EQ(normalise_email("over\xC0\xAF@example.my"), std::nullopt);  // overlong '/'
 }
 

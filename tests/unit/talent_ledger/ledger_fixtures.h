@@ -31,10 +31,9 @@ inline google::protobuf::Timestamp ts(const std::string& time) {
   return t;
 }
 
-inline simpang::talent::v1::Person person(const std::string& id, const std::string& email,
-                                          const std::string& name = "Siti Lee",
-                                          simpang::talent::v1::Segment segment =
-                                              simpang::talent::v1::SEGMENT_STUDENT) {
+inline simpang::talent::v1::Person person(
+    const std::string& id, const std::string& email, const std::string& name = "Siti Lee",
+    simpang::talent::v1::Segment segment = simpang::talent::v1::SEGMENT_STUDENT) {
   simpang::talent::v1::Person p;
   p.set_person_id(id);
   p.set_email(email);

@@ -31,8 +31,8 @@ TEST(TalentLedgerPlugin, AppliesAcksDuplicatesAndRejectsMalformed) {
   EXPECT_TRUE(std::filesystem::exists(h.state_dir() / "db" / "ledger.db"));
 
   simpang::talent::v1::Person nobody = person("", "x@y.my");
-  const Outcome bad = h.deliver(
-      make_event("talent.person.registered", "e2", "2025-01-09T00:00:00Z", nobody));
+  const Outcome bad =
+      h.deliver(make_event("talent.person.registered", "e2", "2025-01-09T00:00:00Z", nobody));
   EXPECT_EQ(bad.kind(), Outcome::Kind::kReject);
   EXPECT_EQ(bad.reason(), "talent.person.registered: data.personId is missing or empty");
   EXPECT_TRUE(h.logged("rejected event e2 from /test/ledger"));

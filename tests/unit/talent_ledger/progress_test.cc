@@ -1,9 +1,9 @@
 // The progress maths on hand-made facts: stages counted once per learner, by segment and month,
 // against the targets, with the run-rate needed and the one achieved lately; linked records
 // counted once; partners onboarded; the JSON form.
-#include <gtest/gtest.h>
-
 #include "progress.h"
+
+#include <gtest/gtest.h>
 
 namespace simpang::plugins::talent_ledger {
 namespace {

@@ -138,9 +138,9 @@ TEST_F(LedgerStoreTest, AnOlderUpdateDeliveredLateDoesNotOverwriteANewerOne) {
   ended.set_active(false);
   *ended.mutable_end_date() = ts("2025-06-30T00:00:00Z");
   // The end arrives first, the start (older) after it.
-  EXPECT_EQ(apply(make_event("talent.employment.updated", "end", "2025-06-30T00:00:00Z", ended))
-                .kind,
-            ApplyResult::Kind::kApplied);
+  EXPECT_EQ(
+      apply(make_event("talent.employment.updated", "end", "2025-06-30T00:00:00Z", ended)).kind,
+      ApplyResult::Kind::kApplied);
   const ApplyResult late =
       apply(make_event("talent.employment.updated", "start", "2025-01-01T00:00:00Z", started));
   EXPECT_EQ(late.kind, ApplyResult::Kind::kApplied);
@@ -164,13 +164,12 @@ TEST_F(LedgerStoreTest, MalformedDataIsRefusedNamingTheField) {
   EXPECT_EQ(r.kind, ApplyResult::Kind::kMalformed);
   EXPECT_EQ(r.reason, "talent.enrollment.created: data.personId is missing or empty");
 
-  auto bad_json = make_event("talent.person.registered", "e2", "2025-01-01T00:00:00Z",
-                             person("p-1", "a@b.my"));
+  auto bad_json =
+      make_event("talent.person.registered", "e2", "2025-01-01T00:00:00Z", person("p-1", "a@b.my"));
   bad_json.set_text_data(R"({"personId":"p-1","registeredAt":"yesterday"})");
   r = apply(bad_json);
   EXPECT_EQ(r.kind, ApplyResult::Kind::kMalformed);
-  EXPECT_NE(r.reason.find("data is not a simpang.talent.v1.Person"), std::string::npos)
-      << r.reason;
+  EXPECT_NE(r.reason.find("data is not a simpang.talent.v1.Person"), std::string::npos) << r.reason;
 
   tv1::Completion k;
   k.set_enrollment_id("enr-1");
@@ -181,8 +180,8 @@ TEST_F(LedgerStoreTest, MalformedDataIsRefusedNamingTheField) {
   EXPECT_EQ(r.kind, ApplyResult::Kind::kMalformed);
   EXPECT_NE(r.reason.find("data.score"), std::string::npos) << r.reason;
 
-  auto no_time = make_event("talent.person.registered", "e4", "2025-01-01T00:00:00Z",
-                            person("p-1", "a@b.my"));
+  auto no_time =
+      make_event("talent.person.registered", "e4", "2025-01-01T00:00:00Z", person("p-1", "a@b.my"));
   no_time.clear_time();
   r = apply(no_time);
   EXPECT_EQ(r.kind, ApplyResult::Kind::kMalformed);
