@@ -2,71 +2,13 @@
 
 #include <sqlite3.h>
 
-#include <set>
+#include "ledger_sql.h"
 
 namespace simpang::plugins::talent_ledger {
 namespace {
 
-// The migrations, in order: migration i takes the schema from version i to i + 1. Only ever
-// append; a released migration is never edited. Portable SQL (SQLite and PostgreSQL): BIGINT
-// times in microseconds, TEXT ids, upserts by primary key.
-const char* const kMigrations[] = {
-    // 1: the entities, the applied events, identity.
-    R"sql(
-CREATE TABLE applied_events (
-  source TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, time_micros BIGINT NOT NULL,
-  PRIMARY KEY (source, id));
-CREATE TABLE organisations (
-  organisation_id TEXT PRIMARY KEY, name TEXT, kind TEXT, registry_status TEXT, sector TEXT,
-  training_target BIGINT, version BIGINT NOT NULL);
-CREATE TABLE courses (
-  course_id TEXT PRIMARY KEY, title TEXT, provider_id TEXT, level TEXT, certification BIGINT,
-  pass_score DOUBLE PRECISION, hours BIGINT, version BIGINT NOT NULL);
-CREATE TABLE persons (
-  person_id TEXT PRIMARY KEY, display_name TEXT, email TEXT, segment TEXT, region TEXT,
-  registered_at BIGINT, version BIGINT NOT NULL);
-CREATE TABLE employments (
-  person_id TEXT NOT NULL, organisation_id TEXT NOT NULL, job_title TEXT, active BIGINT,
-  start_date BIGINT, end_date BIGINT, version BIGINT NOT NULL,
-  PRIMARY KEY (person_id, organisation_id));
-CREATE TABLE enrollments (
-  enrollment_id TEXT PRIMARY KEY, person_id TEXT, course_id TEXT, enrolled_at BIGINT,
-  version BIGINT NOT NULL);
-CREATE INDEX enrollments_person ON enrollments (person_id);
-CREATE TABLE completions (
-  enrollment_id TEXT PRIMARY KEY, person_id TEXT, course_id TEXT, score DOUBLE PRECISION,
-  passed BIGINT, certification BIGINT, completed_at BIGINT, version BIGINT NOT NULL);
-CREATE INDEX completions_person ON completions (person_id);
-CREATE TABLE credentials (
-  credential_id TEXT PRIMARY KEY, person_id TEXT, kind TEXT, name TEXT, level TEXT,
-  issuer_id TEXT, course_id TEXT, issued_at BIGINT, expires_at BIGINT, version BIGINT NOT NULL);
-CREATE INDEX credentials_person ON credentials (person_id);
-CREATE TABLE person_keys (
-  person_id TEXT NOT NULL, rule TEXT NOT NULL, value TEXT NOT NULL,
-  PRIMARY KEY (person_id, rule, value));
-CREATE INDEX person_keys_value ON person_keys (rule, value);
-CREATE TABLE identity_links (
-  person_id TEXT NOT NULL, other_id TEXT NOT NULL, rule TEXT NOT NULL, evidence TEXT,
-  event_id TEXT, at_micros BIGINT, PRIMARY KEY (person_id, other_id, rule));
-CREATE TABLE identity_reviews (
-  person_id TEXT NOT NULL, rule TEXT NOT NULL, evidence TEXT, candidates TEXT, reason TEXT,
-  event_id TEXT, at_micros BIGINT, PRIMARY KEY (person_id, rule));
-)sql",
-};
-
-constexpr int kKnown = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
-
-// Table and column names come from the apply code, never from events; checked anyway, because
-// they are pasted into SQL.
-bool is_identifier(const std::string& s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!((c >= 'a' && c <= 'z') || c == '_' || (c >= '0' && c <= '9'))) return false;
-  }
-  return true;
-}
-
-void bind(sqlite3_stmt* st, int index, const Value& v) {
+// Not named bind: with a std::string argument, ADL would find std::bind instead.
+void bind_value(sqlite3_stmt* st, int index, const Value& v) {
   if (std::holds_alternative<int64_t>(v)) {
     sqlite3_bind_int64(st, index, std::get<int64_t>(v));
   } else if (std::holds_alternative<double>(v)) {
@@ -112,8 +54,6 @@ std::vector<std::string> split(const std::string& s) {
 }
 
 }  // namespace
-
-int schema_version_known() { return kKnown; }
 
 SqliteLedgerStore::SqliteLedgerStore(sqlite3* db, std::filesystem::path path)
     : db_(db), path_(std::move(path)) {}
@@ -175,11 +115,12 @@ StatusOr<std::unique_ptr<SqliteLedgerStore>> SqliteLedgerStore::open(
   } else {
     auto version = store->schema_version();
     if (!version.ok()) return version.status();
-    if (*version != kKnown) {
+    if (*version != schema_version_known()) {
       return Status::Error(
           "ledger database " + path.string() + " has schema version " + std::to_string(*version) +
-          ", this simpang reads version " + std::to_string(kKnown) +
-          (*version > kKnown ? ": upgrade simpang" : ": start the ledger once to migrate it"));
+          ", this simpang reads version " + std::to_string(schema_version_known()) +
+          (*version > schema_version_known() ? ": upgrade simpang"
+                                             : ": start the ledger once to migrate it"));
     }
   }
   return store;
@@ -212,14 +153,14 @@ Status SqliteLedgerStore::migrate() {
   if (!created.ok()) return done(created);
   auto version = schema_version();
   if (!version.ok()) return done(version.status());
-  if (*version > kKnown) {
+  if (*version > schema_version_known()) {
     return done(Status::Error(
         "ledger database " + path_.string() + " has schema version " + std::to_string(*version) +
-        ", newer than this talent-ledger knows (" + std::to_string(kKnown) +
+        ", newer than this talent-ledger knows (" + std::to_string(schema_version_known()) +
         "): run a newer talent-ledger, or point `database:` at another file"));
   }
-  for (int v = *version; v < kKnown; ++v) {
-    Status s = exec(kMigrations[v]);
+  for (int v = *version; v < schema_version_known(); ++v) {
+    Status s = exec(ledger_migrations()[v]);
     if (!s.ok()) {
       return done(Status::Error("migrating to schema version " + std::to_string(v + 1) + ": " +
                                 s.message()));
@@ -240,8 +181,8 @@ Status SqliteLedgerStore::rollback() {
 StatusOr<bool> SqliteLedgerStore::applied(const std::string& source, const std::string& id) {
   sqlite3_stmt* st = prepare("SELECT 1 FROM applied_events WHERE source = ?1 AND id = ?2");
   if (!st) return error("preparing applied_events lookup");
-  bind(st, 1, source);
-  bind(st, 2, id);
+  bind_value(st, 1, source);
+  bind_value(st, 2, id);
   const int rc = sqlite3_step(st);
   sqlite3_reset(st);  // ends the read at once: no statement left in progress
   if (rc == SQLITE_ROW) return true;
@@ -254,53 +195,23 @@ Status SqliteLedgerStore::mark_applied(const std::string& source, const std::str
   sqlite3_stmt* st =
       prepare("INSERT INTO applied_events (source, id, type, time_micros) VALUES (?1, ?2, ?3, ?4)");
   if (!st) return error("preparing applied_events insert");
-  bind(st, 1, source);
-  bind(st, 2, id);
-  bind(st, 3, type);
-  bind(st, 4, time_micros);
+  bind_value(st, 1, source);
+  bind_value(st, 2, id);
+  bind_value(st, 3, type);
+  bind_value(st, 4, time_micros);
   if (sqlite3_step(st) != SQLITE_DONE) return error("writing applied_events");
   return Status::Ok();
 }
 
 StatusOr<bool> SqliteLedgerStore::upsert(const Row& row) {
-  if (!is_identifier(row.table) || row.key.empty()) {
-    return Status::Error("ledger: bad row for table '" + row.table + "'");
-  }
-  std::string cols, params, keys, sets;
-  int n = 0;
-  auto add = [&](const Columns& columns, bool is_key) {
-    for (const auto& [name, value] : columns) {
-      if (!cols.empty()) {
-        cols += ", ";
-        params += ", ";
-      }
-      cols += name;
-      params += "?" + std::to_string(++n);
-      if (is_key) {
-        keys += (keys.empty() ? "" : ", ") + name;
-      } else {
-        sets += name + " = excluded." + name + ", ";
-      }
-    }
-  };
-  add(row.key, true);
-  add(row.fields, false);
-  for (const auto& c : row.key) {
-    if (!is_identifier(c.first)) return Status::Error("ledger: bad column " + c.first);
-  }
-  for (const auto& c : row.fields) {
-    if (!is_identifier(c.first)) return Status::Error("ledger: bad column " + c.first);
-  }
-  const std::string sql = "INSERT INTO " + row.table + " (" + cols + ", version) VALUES (" +
-                          params + ", ?" + std::to_string(n + 1) + ") ON CONFLICT (" + keys +
-                          ") DO UPDATE SET " + sets + "version = excluded.version WHERE " +
-                          "excluded.version >= " + row.table + ".version";
-  sqlite3_stmt* st = prepare(sql);
+  auto sql = upsert_sql(row, [](int n) { return "?" + std::to_string(n); });
+  if (!sql.ok()) return sql.status();
+  sqlite3_stmt* st = prepare(*sql);
   if (!st) return error("preparing the upsert into " + row.table);
   int i = 0;
-  for (const auto& c : row.key) bind(st, ++i, c.second);
-  for (const auto& c : row.fields) bind(st, ++i, c.second);
-  bind(st, ++i, row.version);
+  for (const auto& c : row.key) bind_value(st, ++i, c.second);
+  for (const auto& c : row.fields) bind_value(st, ++i, c.second);
+  bind_value(st, ++i, row.version);
   if (sqlite3_step(st) != SQLITE_DONE) return error("writing " + row.table);
   return sqlite3_changes(db_) > 0;
 }
@@ -309,16 +220,16 @@ Status SqliteLedgerStore::replace_person_keys(
     const std::string& person_id, const std::vector<std::pair<std::string, std::string>>& keys) {
   sqlite3_stmt* st = prepare("DELETE FROM person_keys WHERE person_id = ?1");
   if (!st) return error("preparing person_keys delete");
-  bind(st, 1, person_id);
+  bind_value(st, 1, person_id);
   if (sqlite3_step(st) != SQLITE_DONE) return error("deleting person_keys");
   for (const auto& [rule, value] : keys) {
     st = prepare(
         "INSERT INTO person_keys (person_id, rule, value) VALUES (?1, ?2, ?3) "
         "ON CONFLICT DO NOTHING");
     if (!st) return error("preparing person_keys insert");
-    bind(st, 1, person_id);
-    bind(st, 2, rule);
-    bind(st, 3, value);
+    bind_value(st, 1, person_id);
+    bind_value(st, 2, rule);
+    bind_value(st, 3, value);
     if (sqlite3_step(st) != SQLITE_DONE) return error("writing person_keys");
   }
   return Status::Ok();
@@ -330,8 +241,8 @@ StatusOr<std::vector<std::string>> SqliteLedgerStore::persons_with_key(const std
       "SELECT DISTINCT person_id FROM person_keys WHERE rule = ?1 AND value = ?2 "
       "ORDER BY person_id");
   if (!st) return error("preparing person_keys lookup");
-  bind(st, 1, rule);
-  bind(st, 2, value);
+  bind_value(st, 1, rule);
+  bind_value(st, 2, value);
   std::vector<std::string> out;
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) out.push_back(text(st, 0));
@@ -344,12 +255,12 @@ Status SqliteLedgerStore::record_link(const Link& l) {
       "INSERT INTO identity_links (person_id, other_id, rule, evidence, event_id, at_micros) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING");
   if (!st) return error("preparing identity_links insert");
-  bind(st, 1, l.person_id);
-  bind(st, 2, l.other_id);
-  bind(st, 3, l.rule);
-  bind(st, 4, l.evidence);
-  bind(st, 5, l.event_id);
-  bind(st, 6, l.at_micros);
+  bind_value(st, 1, l.person_id);
+  bind_value(st, 2, l.other_id);
+  bind_value(st, 3, l.rule);
+  bind_value(st, 4, l.evidence);
+  bind_value(st, 5, l.event_id);
+  bind_value(st, 6, l.at_micros);
   if (sqlite3_step(st) != SQLITE_DONE) return error("writing identity_links");
   return Status::Ok();
 }
@@ -361,13 +272,13 @@ Status SqliteLedgerStore::record_review(const Review& r) {
       "evidence = excluded.evidence, candidates = excluded.candidates, reason = excluded.reason, "
       "event_id = excluded.event_id, at_micros = excluded.at_micros");
   if (!st) return error("preparing identity_reviews insert");
-  bind(st, 1, r.person_id);
-  bind(st, 2, r.rule);
-  bind(st, 3, r.evidence);
-  bind(st, 4, join(r.candidates));
-  bind(st, 5, r.reason);
-  bind(st, 6, r.event_id);
-  bind(st, 7, r.at_micros);
+  bind_value(st, 1, r.person_id);
+  bind_value(st, 2, r.rule);
+  bind_value(st, 3, r.evidence);
+  bind_value(st, 4, join(r.candidates));
+  bind_value(st, 5, r.reason);
+  bind_value(st, 6, r.event_id);
+  bind_value(st, 7, r.at_micros);
   if (sqlite3_step(st) != SQLITE_DONE) return error("writing identity_reviews");
   return Status::Ok();
 }
@@ -403,14 +314,7 @@ StatusOr<std::vector<Review>> SqliteLedgerStore::reviews() {
 }
 
 StatusOr<std::vector<LearnerFact>> SqliteLedgerStore::learner_facts() {
-  sqlite3_stmt* st = prepare(R"sql(
-SELECT p.person_id, COALESCE(p.segment, 'unspecified'), p.registered_at,
-  (SELECT MIN(e.enrolled_at) FROM enrollments e WHERE e.person_id = p.person_id),
-  (SELECT MIN(c.completed_at) FROM completions c WHERE c.person_id = p.person_id AND c.passed = 1),
-  (SELECT MIN(r.issued_at) FROM credentials r
-     WHERE r.person_id = p.person_id AND r.kind = 'certification'),
-  (SELECT MIN(l.other_id) FROM identity_links l WHERE l.person_id = p.person_id)
-FROM persons p ORDER BY p.person_id)sql");
+  sqlite3_stmt* st = prepare(kLearnerFactsSql);
   if (!st) return error("preparing the learner query");
   std::vector<LearnerFact> out;
   int rc;
@@ -430,12 +334,7 @@ FROM persons p ORDER BY p.person_id)sql");
 }
 
 StatusOr<std::vector<PartnerFact>> SqliteLedgerStore::partner_facts() {
-  sqlite3_stmt* st = prepare(R"sql(
-SELECT o.organisation_id, COALESCE(o.name, ''), COALESCE(o.kind, ''),
-  COALESCE(o.registry_status, ''), COALESCE(o.training_target, 0),
-  (SELECT COUNT(DISTINCT m.person_id) FROM employments m
-     WHERE m.organisation_id = o.organisation_id AND m.active = 1)
-FROM organisations o ORDER BY o.organisation_id)sql");
+  sqlite3_stmt* st = prepare(kPartnerFactsSql);
   if (!st) return error("preparing the partner query");
   std::vector<PartnerFact> out;
   int rc;
@@ -449,17 +348,7 @@ FROM organisations o ORDER BY o.organisation_id)sql");
 }
 
 StatusOr<std::vector<CourseFunnel>> SqliteLedgerStore::course_funnels() {
-  // Every course any row names, published or not yet (its title is then empty).
-  sqlite3_stmt* st = prepare(R"sql(
-WITH ids AS (SELECT course_id FROM courses UNION SELECT course_id FROM enrollments
-             UNION SELECT course_id FROM completions)
-SELECT ids.course_id, COALESCE((SELECT title FROM courses c WHERE c.course_id = ids.course_id), ''),
-  (SELECT COUNT(*) FROM enrollments e WHERE e.course_id = ids.course_id),
-  (SELECT COUNT(*) FROM completions c WHERE c.course_id = ids.course_id),
-  (SELECT COUNT(*) FROM completions c WHERE c.course_id = ids.course_id AND c.passed = 1),
-  (SELECT COUNT(*) FROM credentials r WHERE r.course_id = ids.course_id
-     AND r.kind = 'certification')
-FROM ids WHERE ids.course_id IS NOT NULL ORDER BY ids.course_id)sql");
+  sqlite3_stmt* st = prepare(kCourseFunnelsSql);
   if (!st) return error("preparing the course query");
   std::vector<CourseFunnel> out;
   int rc;

@@ -13,15 +13,13 @@
 #include <memory>
 #include <string>
 
+#include "ledger_sql.h"
 #include "ledger_store.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace simpang::plugins::talent_ledger {
-
-// The schema version this code writes. A database with a newer one is refused.
-int schema_version_known();
 
 struct SqliteOptions {
   bool sync_full = false;

@@ -100,7 +100,8 @@ TEST_F(LedgerStoreTest, MaterialisesEveryEventType) {
         make_event("talent.enrollment.created", "e5", t, n),
         make_event("talent.completion.recorded", "e6", t, k),
         make_event("talent.credential.issued", "e7", t, r)}) {
-    EXPECT_EQ(apply(e).kind, ApplyResult::Kind::kApplied) << e.type();
+    const ApplyResult r = apply(e);
+    EXPECT_EQ(r.kind, ApplyResult::Kind::kApplied) << e.type() << ": " << r.reason;
   }
   EXPECT_EQ(column("SELECT registry_status FROM organisations"), "active");
   EXPECT_EQ(column("SELECT training_target FROM organisations"), "1050");
