@@ -25,6 +25,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev libcurl4-openssl-dev curl openssl
   python3-zmq python3-protobuf
+  libpq-dev postgresql
 )
 
 install_missing() {

@@ -94,6 +94,13 @@ std::vector<IdentityRule> parse_rules(ConfigReader r) {
 LedgerConfig parse_ledger_config(const nlohmann::json& config) {
   ConfigReader r(config);
   LedgerConfig c;
+  const std::string backend = r.optional<std::string>("backend", "sqlite");
+  if (backend == "postgresql") {
+    c.backend = LedgerConfig::Backend::kPostgresql;
+    c.dsn = r.required<std::string>("dsn");
+  } else if (backend != "sqlite") {
+    throw r.error("backend", "must be sqlite or postgresql, got '" + backend + "'");
+  }
   c.database = r.optional<std::filesystem::path>("database", "ledger.db");
   const std::string sync = r.optional<std::string>("sync", "normal");
   if (sync != "normal" && sync != "full") {

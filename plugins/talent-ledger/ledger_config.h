@@ -38,8 +38,11 @@ struct IdentityRule {
 };
 
 struct LedgerConfig {
-  std::filesystem::path database = "ledger.db";  // relative to the instance's state directory
-  bool sync_full = false;                        // `sync: full`: fsync every commit
+  enum class Backend { kSqlite, kPostgresql };
+  Backend backend = Backend::kSqlite;
+  std::filesystem::path database = "ledger.db";  // SQLite: relative to the instance's state dir
+  std::string dsn;         // PostgreSQL: a libpq connection string (secrets through ${env:...})
+  bool sync_full = false;  // `sync: full`: fsync every commit
   Targets targets;
   std::vector<IdentityRule> rules;  // default: one rule, normalised email
 };

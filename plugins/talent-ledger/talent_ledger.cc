@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "apply.h"
+#include "open_store.h"
 
 namespace simpang::plugins::talent_ledger {
 
@@ -15,11 +16,7 @@ enum LogKind { kMalformedLog = 0, kStorageLog = 1, kNoteLog = 2 };
 
 TalentLedger::TalentLedger(simpang::sdk::Context& ctx)
     : config_(parse_ledger_config(ctx.config())) {
-  const std::filesystem::path path =
-      config_.database.is_absolute() ? config_.database : ctx.state_dir() / config_.database;
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  auto store = SqliteLedgerStore::open(path, SqliteOptions{config_.sync_full, false});
+  auto store = open_store(config_, ctx.state_dir(), /*read_only=*/false);
   if (!store.ok()) {
     throw simpang::sdk::ConfigError(store.status().message());
   }

@@ -1,14 +1,15 @@
 // The talent-ledger sink: materialises the programme's talent events in its own database (SQLite
-// under the instance's state directory), one transaction per delivered event, acknowledged only
-// after the commit. A malformed event is rejected (dead-lettered) with the field named; a database
-// failure is retry_later, so nothing is lost; a redelivered event changes nothing.
+// under the instance's state directory, or PostgreSQL), one transaction per delivered event,
+// acknowledged only after the commit. A malformed event is rejected (dead-lettered) with the field
+// named; a database failure is retry_later, so nothing is lost; a redelivered event changes
+// nothing.
 #pragma once
 
 #include <memory>
 
 #include "ledger_config.h"
+#include "ledger_store.h"
 #include "simpang/sdk/plugin.h"
-#include "sqlite_store.h"
 
 namespace simpang::plugins::talent_ledger {
 
@@ -29,7 +30,7 @@ class TalentLedger : public simpang::sdk::Sink {
                    const std::string& message);
 
   LedgerConfig config_;
-  std::unique_ptr<SqliteLedgerStore> store_;
+  std::unique_ptr<LedgerStore> store_;
   struct Limiter {
     int64_t second = 0;
     uint64_t suppressed = 0;

@@ -9,7 +9,7 @@
 #include "ledger_config.h"
 #include "progress.h"
 #include "simpang/sdk/plugin.h"
-#include "sqlite_store.h"
+#include "open_store.h"
 
 namespace simpang::hub {
 namespace {
@@ -30,7 +30,7 @@ bool is_ledger(const PluginInstanceConfig& p) {
 
 struct Opened {
   tl::LedgerConfig config;
-  std::unique_ptr<tl::SqliteLedgerStore> store;
+  std::unique_ptr<tl::LedgerStore> store;
 };
 
 // Finds the ledger instance and opens its database read-only. Prints why not and returns nullopt.
@@ -68,16 +68,9 @@ std::optional<Opened> open_ledger(const Options& o,
     return std::nullopt;
   }
   const auto state_dir = config.hub.state_dir / "instances" / instance.name;
-  const auto path = opened.config.database.is_absolute() ? opened.config.database
-                                                         : state_dir / opened.config.database;
-  if (!std::filesystem::exists(path)) {
-    std::cerr << "instance '" << instance.name << "' has no ledger yet: " << path.string()
-              << " does not exist (has the hub run with it?)\n";
-    return std::nullopt;
-  }
-  auto store = tl::SqliteLedgerStore::open(path, {.read_only = true});
+  auto store = tl::open_store(opened.config, state_dir, /*read_only=*/true);
   if (!store.ok()) {
-    std::cerr << store.status().message() << "\n";
+    std::cerr << "instance '" << instance.name << "': " << store.status().message() << "\n";
     return std::nullopt;
   }
   opened.store = std::move(*store);
