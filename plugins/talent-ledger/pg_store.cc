@@ -192,6 +192,14 @@ Status PgLedgerStore::migrate() {
 }
 
 Status PgLedgerStore::begin() {
+  // A lost connection (the server restarted) is tried again here, so the hub's retry of the event
+  // that failed finds it back; until then every event is retry_later.
+  if (PQstatus(conn_) == CONNECTION_BAD) {
+    PQreset(conn_);
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      return Status::Error("ledger database " + where_ + ": connection lost, reconnecting failed");
+    }
+  }
   auto r = run("BEGIN", {}, "beginning a transaction");
   return r.ok() ? Status::Ok() : r.status();
 }

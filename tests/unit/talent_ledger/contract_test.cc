@@ -13,7 +13,9 @@
 #include "pg_server.h"
 #include "pg_store.h"
 #include "progress.h"
+#include "simpang/sdk/testing.h"
 #include "sqlite_store.h"
+#include "talent_ledger.h"
 
 namespace simpang::plugins::talent_ledger {
 namespace {
@@ -214,6 +216,34 @@ TEST(ContractPostgresql, ANewerSchemaIsRefused) {
   auto unreachable = PgLedgerStore::open("host=127.0.0.1 port=1 connect_timeout=2", {});
   ASSERT_FALSE(unreachable.ok());
   EXPECT_NE(unreachable.status().message().find("cannot connect"), std::string::npos);
+}
+
+TEST(ContractPostgresql, TheSinkWritesToPostgresqlWhenConfigured) {
+  if (!pg->available()) GTEST_SKIP() << "no PostgreSQL for this test: " << pg->why_not();
+  const std::string db = "ledger_sink_" + std::to_string(getpid());
+  pg_admin(pg->dsn(), "CREATE DATABASE " + db);
+  simpang::sdk::testing::PluginHarness<TalentLedger> h(
+      {{"backend", "postgresql"}, {"dsn", pg->dsn(db)}});
+  h.start();
+  const auto e = make_event("talent.person.registered", "e1", "2025-01-09T00:00:00Z",
+                            person("p-1", "siti@example.my"));
+  EXPECT_EQ(h.deliver(e).kind(), simpang::sdk::Outcome::Kind::kAck);
+  EXPECT_EQ(h.deliver(e).kind(), simpang::sdk::Outcome::Kind::kAck);
+  auto reader = PgLedgerStore::open(pg->dsn(db), {.read_only = true});
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  EXPECT_EQ(*(*reader)->count("persons"), 1u);
+  EXPECT_EQ(*(*reader)->count("applied_events"), 1u);
+  EXPECT_FALSE(std::filesystem::exists(h.state_dir() / "ledger.db"));
+}
+
+TEST(ContractPostgresql, AnUnreachableServerFailsTheInstanceAtStart) {
+  try {
+    simpang::sdk::testing::PluginHarness<TalentLedger> h(
+        {{"backend", "postgresql"}, {"dsn", "host=127.0.0.1 port=1 connect_timeout=2"}});
+    FAIL() << "accepted";
+  } catch (const simpang::sdk::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot connect"), std::string::npos) << e.what();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Contract, ::testing::Values("sqlite", "postgresql"),
