@@ -3,6 +3,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "identity.h"
 #include "simpang/sdk/cloudevents.h"
@@ -163,6 +164,24 @@ ApplyResult storage_error(const Status& s) {
 }
 
 }  // namespace
+
+simpang::v1::Event link_event(const Link& link, const std::string& source) {
+  simpang::v1::Event e;
+  e.set_spec_version("1.0");
+  e.set_id("linked-" + link.event_id + "-" + link.other_id + "-" + link.rule);
+  e.set_source(source);
+  e.set_type("talent.person.linked");
+  e.set_subject(link.person_id);
+  *e.mutable_time() = TimeUtil::MicrosecondsToTimestamp(link.at_micros);
+  e.set_data_content_type("application/json");
+  const nlohmann::json data = {{"personId", link.person_id},
+                               {"otherPersonId", link.other_id},
+                               {"rule", link.rule},
+                               {"evidence", link.evidence},
+                               {"sourceEventId", link.event_id}};
+  e.set_text_data(data.dump());
+  return e;
+}
 
 bool is_ledger_type(const std::string& type) {
   static const char* const kTypes[] = {

@@ -36,6 +36,12 @@ struct ApplyResult {
 // The event types the ledger materialises.
 bool is_ledger_type(const std::string& type);
 
+// The `talent.person.linked` event announcing `link`, from `source`. Its id is derived from the
+// link (the event that made it, both records, the rule), so announcing a link again after a
+// redelivery is a duplicate the hub drops. Data (JSON): personId, otherPersonId, rule, evidence,
+// sourceEventId.
+simpang::v1::Event link_event(const Link& link, const std::string& source);
+
 // REQUIRES: a transaction is open on `store`. Does not commit or roll back.
 ApplyResult apply_event(LedgerStore& store, const std::vector<IdentityRule>& rules,
                         const simpang::v1::Event& event);

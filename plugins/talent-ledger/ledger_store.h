@@ -113,6 +113,9 @@ class LedgerStore {
   virtual Status record_review(const Review& review) = 0;
   virtual StatusOr<std::vector<Link>> links() = 0;
   virtual StatusOr<std::vector<Review>> reviews() = 0;
+  // The links recorded while applying the event with this id (to announce them again when the
+  // event is redelivered).
+  virtual StatusOr<std::vector<Link>> links_for_event(const std::string& event_id) = 0;
 
   // For the progress report.
   virtual StatusOr<std::vector<LearnerFact>> learner_facts() = 0;

@@ -301,6 +301,20 @@ StatusOr<std::vector<Link>> PgLedgerStore::links() {
   return out;
 }
 
+StatusOr<std::vector<Link>> PgLedgerStore::links_for_event(const std::string& event_id) {
+  auto r =
+      run("SELECT person_id, other_id, rule, evidence, event_id, at_micros FROM identity_links "
+          "WHERE event_id = $1 ORDER BY person_id, other_id, rule",
+          {event_id}, "reading identity_links");
+  if (!r.ok()) return r.status();
+  std::vector<Link> out;
+  for (int i = 0; i < r->rows(); ++i) {
+    out.push_back(Link{r->text(i, 0), r->text(i, 1), r->text(i, 2), r->text(i, 3), r->text(i, 4),
+                       r->integer(i, 5)});
+  }
+  return out;
+}
+
 StatusOr<std::vector<Review>> PgLedgerStore::reviews() {
   auto r =
       run("SELECT person_id, rule, evidence, candidates, reason, event_id, at_micros "

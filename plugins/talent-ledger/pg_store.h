@@ -45,6 +45,7 @@ class PgLedgerStore : public LedgerStore {
   Status record_review(const Review& review) override;
   StatusOr<std::vector<Link>> links() override;
   StatusOr<std::vector<Review>> reviews() override;
+  StatusOr<std::vector<Link>> links_for_event(const std::string& event_id) override;
   StatusOr<std::vector<LearnerFact>> learner_facts() override;
   StatusOr<std::vector<PartnerFact>> partner_facts() override;
   StatusOr<std::vector<CourseFunnel>> course_funnels() override;

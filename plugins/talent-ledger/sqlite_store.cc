@@ -298,6 +298,22 @@ StatusOr<std::vector<Link>> SqliteLedgerStore::links() {
   return out;
 }
 
+StatusOr<std::vector<Link>> SqliteLedgerStore::links_for_event(const std::string& event_id) {
+  sqlite3_stmt* st = prepare(
+      "SELECT person_id, other_id, rule, evidence, event_id, at_micros FROM identity_links "
+      "WHERE event_id = ?1 ORDER BY person_id, other_id, rule");
+  if (!st) return error("preparing identity_links read");
+  bind_value(st, 1, event_id);
+  std::vector<Link> out;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    out.push_back(Link{text(st, 0), text(st, 1), text(st, 2), text(st, 3), text(st, 4),
+                       sqlite3_column_int64(st, 5)});
+  }
+  if (rc != SQLITE_DONE) return error("reading identity_links");
+  return out;
+}
+
 StatusOr<std::vector<Review>> SqliteLedgerStore::reviews() {
   sqlite3_stmt* st = prepare(
       "SELECT person_id, rule, evidence, candidates, reason, event_id, at_micros "

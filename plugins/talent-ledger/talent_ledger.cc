@@ -15,7 +15,8 @@ enum LogKind { kMalformedLog = 0, kStorageLog = 1, kNoteLog = 2 };
 }
 
 TalentLedger::TalentLedger(simpang::sdk::Context& ctx)
-    : config_(parse_ledger_config(ctx.config())) {
+    : config_(parse_ledger_config(ctx.config())),
+      source_("/simpang/talent-ledger/" + ctx.instance_name()) {
   auto store = open_store(config_, ctx.state_dir(), /*read_only=*/false);
   if (!store.ok()) {
     throw simpang::sdk::ConfigError(store.status().message());
@@ -42,6 +43,18 @@ void TalentLedger::log_limited(simpang::sdk::Context& ctx, LogLevel level, int k
   ctx.log(level, line);
 }
 
+bool TalentLedger::announce(simpang::sdk::Context& ctx, const std::vector<Link>& links,
+                            std::string& why) {
+  for (const Link& link : links) {
+    if (Status s = ctx.emit(link_event(link, source_)); !s.ok()) {
+      why =
+          "announcing the link of " + link.person_id + " to " + link.other_id + ": " + s.message();
+      return false;
+    }
+  }
+  return true;
+}
+
 Outcome TalentLedger::on_event(simpang::sdk::Context& ctx, const simpang::v1::Event& event) {
   if (Status s = store_->begin(); !s.ok()) {
     ctx.count("storage_errors");
@@ -63,12 +76,22 @@ Outcome TalentLedger::on_event(simpang::sdk::Context& ctx, const simpang::v1::Ev
   switch (r.kind) {
     case ApplyResult::Kind::kApplied:
       ctx.count(r.stale ? "events_stale" : "events_applied");
+      if (std::string why; !announce(ctx, r.links, why)) {
+        // Committed already: the redelivery is a duplicate, which announces the links again.
+        return Outcome::retry_later(why);
+      }
       if (!r.links.empty()) ctx.count("identity_links", static_cast<double>(r.links.size()));
       if (!r.reviews.empty()) ctx.count("identity_reviews", static_cast<double>(r.reviews.size()));
       return Outcome::ack();
-    case ApplyResult::Kind::kDuplicate:
+    case ApplyResult::Kind::kDuplicate: {
       ctx.count("events_duplicate");
+      // Applied before, but perhaps the hub never got its announcements (a crash in between):
+      // announce its links again; their ids are the same, so the hub drops what it already has.
+      auto links = store_->links_for_event(event.id());
+      if (!links.ok()) return Outcome::retry_later(links.status().message());
+      if (std::string why; !announce(ctx, *links, why)) return Outcome::retry_later(why);
       return Outcome::ack();
+    }
     case ApplyResult::Kind::kIgnored:
       ctx.count("events_ignored");
       return Outcome::ack();

@@ -13,7 +13,9 @@
 
 namespace simpang::plugins::talent_ledger {
 
-class TalentLedger : public simpang::sdk::Sink {
+// A Transform rather than a Sink only so it can announce identity links (talent.person.linked):
+// the runtime acknowledges the input after the announcements are durable in the hub.
+class TalentLedger : public simpang::sdk::Transform {
  public:
   // Parses the config and opens (and migrates) the database. Throws simpang::sdk::ConfigError on
   // a bad key, an unusable database or a schema newer than this code knows.
@@ -29,7 +31,11 @@ class TalentLedger : public simpang::sdk::Sink {
   void log_limited(simpang::sdk::Context& ctx, simpang::sdk::LogLevel level, int kind,
                    const std::string& message);
 
+  // Emits talent.person.linked for each link; false (and the reason) if the runtime refused one.
+  bool announce(simpang::sdk::Context& ctx, const std::vector<Link>& links, std::string& why);
+
   LedgerConfig config_;
+  std::string source_;
   std::unique_ptr<LedgerStore> store_;
   struct Limiter {
     int64_t second = 0;

@@ -68,6 +68,43 @@ TEST(TalentLedgerPlugin, KeepsItsDataAcrossARestart) {
   EXPECT_EQ(*h.plugin().store().count("persons"), 1u);
 }
 
+TEST(TalentLedgerPlugin, AnnouncesALinkAndAnnouncesItAgainOnRedelivery) {
+  PluginHarness<TalentLedger> h({}, {.instance_name = "ledger"});
+  h.start();
+  EXPECT_EQ(h.deliver(make_event("talent.person.registered", "e1", "2025-01-09T00:00:00Z",
+                                 person("lms-1", "Siti@Example.my")))
+                .kind(),
+            Outcome::Kind::kAck);
+  EXPECT_TRUE(h.emitted().empty());
+  const auto second = make_event("talent.person.registered", "e2", "2025-01-10T00:00:00Z",
+                                 person("hr-1", "siti@example.my "));
+  EXPECT_EQ(h.deliver(second).kind(), Outcome::Kind::kAck);
+  ASSERT_EQ(h.emitted().size(), 1u);
+  const simpang::v1::Event linked = h.emitted()[0];
+  EXPECT_EQ(linked.type(), "talent.person.linked");
+  EXPECT_EQ(linked.source(), "/simpang/talent-ledger/ledger");
+  EXPECT_EQ(linked.subject(), "hr-1");
+  const auto data = nlohmann::json::parse(linked.text_data());
+  EXPECT_EQ(data["otherPersonId"], "lms-1");
+  EXPECT_EQ(data["rule"], "email");
+  EXPECT_EQ(data["evidence"], "siti@example.my");
+  // Redelivered (as after a crash before the hub had the announcement): announced again, with
+  // the same id, so the hub keeps one.
+  EXPECT_EQ(h.deliver(second).kind(), Outcome::Kind::kAck);
+  ASSERT_EQ(h.emitted().size(), 2u);
+  EXPECT_EQ(h.emitted()[1].id(), linked.id());
+  // An emit the runtime refuses is retry_later, and the retry announces it.
+  const auto third = make_event("talent.person.registered", "e3", "2025-01-11T00:00:00Z",
+                                person("lms-2", "ali@example.my"));
+  EXPECT_EQ(h.deliver(third).kind(), Outcome::Kind::kAck);
+  const auto fourth = make_event("talent.person.registered", "e4", "2025-01-12T00:00:00Z",
+                                 person("hr-2", "ALI@example.my"));
+  h.fail_next_emits(1);
+  EXPECT_EQ(h.deliver(fourth).kind(), Outcome::Kind::kRetryLater);
+  EXPECT_EQ(h.deliver(fourth).kind(), Outcome::Kind::kAck);
+  EXPECT_EQ(h.emitted().back().subject(), "hr-2");
+}
+
 TEST(TalentLedgerPlugin, BadConfigurationNamesTheKey) {
   auto message = [](nlohmann::json config) {
     try {
