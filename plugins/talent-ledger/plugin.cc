@@ -3,4 +3,5 @@
 #include "talent_ledger.h"
 
 SIMPANG_PLUGIN(simpang::plugins::talent_ledger::TalentLedger, "talent-ledger", "0.1.0",
-               "materialises the programme's talent events, links identities, answers how far the programme is")
+               "materialises the programme's talent events, links identities, answers how far the "
+               "programme is")

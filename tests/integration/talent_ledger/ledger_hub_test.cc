@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -205,6 +206,7 @@ TEST_F(TalentLedgerHub, AKill9DuringLedgerWritesLosesNothingAndDoublesNothing) {
   ASSERT_TRUE(hub_->wait(10s).has_value());
   const int64_t at_kill = applied();
   EXPECT_LT(at_kill, kEvents) << "the kill came too late to interrupt anything";
+  std::cout << "[ kill -9 ] ledger had applied " << at_kill << " events\n";
   // The simulator starts again from event 1 (the same ids): the hub drops what it has journaled
   // and redelivers what was not settled; the ledger must end with each event once.
   start();
