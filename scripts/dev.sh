@@ -29,6 +29,7 @@ PACKAGES=(
   libssl-dev libcurl4-openssl-dev curl openssl
   python3-zmq python3-protobuf
   prometheus
+  libpq-dev postgresql
 )
 
 install_missing() {

@@ -14,6 +14,7 @@
 #include "admin/admin_server.h"
 #include "cli/journal_commands.h"
 #include "cli/keys_command.h"
+#include "cli/ledger_command.h"
 #include "cli/plugin_new.h"
 #include "config/config.h"
 #include "core/hub.h"
@@ -176,6 +177,8 @@ int main(int argc, char** argv) {
       app, [](const std::string& file) { return load(file, /*inspect_plugins=*/false); });
   auto run_plugin_command = simpang::hub::add_plugin_commands(app);
   auto run_keys_command = simpang::hub::add_keys_commands(app);
+  auto run_ledger_command = simpang::hub::add_ledger_commands(
+      app, [](const std::string& file) { return load(file, /*inspect_plugins=*/false); });
 
   CLI11_PARSE(app, argc, argv);
 
@@ -195,6 +198,9 @@ int main(int argc, char** argv) {
     return status;
   }
   if (int status = run_keys_command(); status >= 0) {
+    return status;
+  }
+  if (int status = run_ledger_command(); status >= 0) {
     return status;
   }
   if (int status = run_plugin_command(); status >= 0) {
