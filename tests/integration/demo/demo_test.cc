@@ -131,6 +131,13 @@ TEST(Demo, TheReadmesCurlPublishesIntoTheRunningDemoAndTheEventReachesTheLedger)
 
   hub.signal(SIGTERM);
   EXPECT_EQ(hub.wait(60s), 0) << read_file(dir / "hub.log");
+
+  // The README's progress command, on the ledger the demo filled.
+  const CommandResult progress = run_command(
+      {simpang_binary().string(), "ledger", "progress", (dir / "config/demo.yaml").string()}, 30s);
+  EXPECT_EQ(progress.status, 0) << progress.output;
+  EXPECT_NE(progress.output.find("Programme progress"), std::string::npos) << progress.output;
+  EXPECT_NE(progress.output.find("partners onboarded"), std::string::npos) << progress.output;
 }
 
 }  // namespace
