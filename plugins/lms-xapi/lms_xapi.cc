@@ -14,6 +14,7 @@
 #include "xapi_answers.h"
 #include "xapi_formats.h"
 #include "xapi_statement.h"
+#include "simpang/http/plugin_log.h"
 
 namespace simpang::plugins::lms_xapi {
 namespace {
@@ -58,19 +59,6 @@ Response unavailable(const std::string& message) {
   return r;
 }
 
-LogLevel sdk_level(simpang::http::LogLevel level) {
-  switch (level) {
-    case simpang::http::LogLevel::kDebug:
-      return LogLevel::kDebug;
-    case simpang::http::LogLevel::kInfo:
-      return LogLevel::kInfo;
-    case simpang::http::LogLevel::kWarn:
-      return LogLevel::kWarn;
-    case simpang::http::LogLevel::kError:
-      return LogLevel::kError;
-  }
-  return LogLevel::kInfo;
-}
 
 }  // namespace
 
@@ -138,9 +126,7 @@ void LmsXapi::on_start(Context& ctx) {
   options.max_connections = config_.max_connections;
   options.max_in_flight = config_.max_in_flight;
   options.retry_after_seconds = kRetryAfterSeconds;
-  options.log = [&ctx](simpang::http::LogLevel level, const std::string& message) {
-    ctx.log(sdk_level(level), message);
-  };
+  options.log = simpang::http::log_to(ctx);
   server_ = std::make_unique<simpang::http::Server>(std::move(options));
   const std::string statements = std::string(kPrefix) + "/statements";
   server_->route("POST", statements, [this, &ctx](Request request, Responder responder) {

@@ -5,6 +5,7 @@
 
 #include "simpang/base/safe_text.h"
 #include "webhook_request.h"
+#include "simpang/http/plugin_log.h"
 
 namespace simpang::plugins::sink_webhook {
 namespace {
@@ -17,19 +18,6 @@ using std::chrono::steady_clock;
 
 constexpr auto kWarnInterval = std::chrono::seconds(10);
 
-LogLevel sdk_level(simpang::http::LogLevel level) {
-  switch (level) {
-    case simpang::http::LogLevel::kDebug:
-      return LogLevel::kDebug;
-    case simpang::http::LogLevel::kInfo:
-      return LogLevel::kInfo;
-    case simpang::http::LogLevel::kWarn:
-      return LogLevel::kWarn;
-    case simpang::http::LogLevel::kError:
-      return LogLevel::kError;
-  }
-  return LogLevel::kInfo;
-}
 
 int64_t unix_seconds_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -61,9 +49,7 @@ void WebhookSink::on_start(Context& ctx) {
   options.max_redirects = 0;  // a 3xx is an answer to judge, not a place to go
   options.verify_tls = config_.verify_tls;
   options.ca_file = config_.ca_file;
-  options.log = [&ctx](simpang::http::LogLevel level, const std::string& message) {
-    ctx.log(sdk_level(level), message);
-  };
+  options.log = simpang::http::log_to(ctx);
   options.completion_executor = [&ctx](std::function<void()> work) { ctx.post(std::move(work)); };
   client_ = std::make_unique<simpang::http::Client>(std::move(options));
 

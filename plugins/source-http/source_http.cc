@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "simpang/http/plugin_log.h"
+
 namespace simpang::plugins::source_http {
 namespace {
 
@@ -36,19 +38,6 @@ Response accepted(size_t events) {
   return Response::Json(202, "{\"accepted\":" + std::to_string(events) + "}");
 }
 
-LogLevel sdk_level(simpang::http::LogLevel level) {
-  switch (level) {
-    case simpang::http::LogLevel::kDebug:
-      return LogLevel::kDebug;
-    case simpang::http::LogLevel::kInfo:
-      return LogLevel::kInfo;
-    case simpang::http::LogLevel::kWarn:
-      return LogLevel::kWarn;
-    case simpang::http::LogLevel::kError:
-      return LogLevel::kError;
-  }
-  return LogLevel::kInfo;
-}
 
 }  // namespace
 
@@ -134,9 +123,7 @@ void SourceHttp::on_start(Context& ctx) {
   options.retry_after_seconds = kRetryAfterSeconds;
   options.tls_certificate_file = config_.tls_certificate.string();
   options.tls_private_key_file = config_.tls_private_key.string();
-  options.log = [&ctx](simpang::http::LogLevel level, const std::string& message) {
-    ctx.log(sdk_level(level), message);
-  };
+  options.log = simpang::http::log_to(ctx);
   server_ = std::make_unique<simpang::http::Server>(std::move(options));
   server_->route("POST", config_.path,
                  [this, &ctx](Request request, Responder responder) {
