@@ -1,6 +1,7 @@
 // The configuration's schema: which sections and keys exist, what each means, its default and
 // its limits, and how the sections refer to each other (routes name instances). YAML in, a
-// validated Config or every problem with its position out.
+// validated Config or every problem with its position out. This file holds the walk and the hub,
+// journal and plugin sections; config_routes.cc the routes; config_loader.h what both share.
 //
 // The loader walks the document once, section by section, and never stops at the first problem: a
 // wrong value is reported and the walk goes on with the default, so one `simpang check` run shows
@@ -18,8 +19,9 @@
 #include <unordered_map>
 #include <utility>
 
-#include "config/did_you_mean.h"
 #include "config/admin_section.h"
+#include "config/config_loader.h"
+#include "config/did_you_mean.h"
 #include "config/partners_section.h"
 #include "config/plugin_search.h"
 #include "config/yaml_reader.h"
@@ -57,143 +59,7 @@ const PluginInstanceConfig* Config::find_plugin(std::string_view name) const {
   return nullptr;
 }
 
-namespace {
-
-using config_internal::describe;
-using config_internal::did_you_mean_suffix;
-using config_internal::Entries;
-using config_internal::Entry;
-using config_internal::join;
-using config_internal::PluginSearch;
-using config_internal::yaml_to_json;
-using config_internal::YamlProblem;
-using config_internal::YamlReader;
-
-constexpr size_t kMaxInstanceName = 64;
-constexpr uint32_t kMaxBatch = 65536;
-
-const std::vector<std::string> kTopKeys = {"hub",      "journal", "plugins", "partner_door",
-                                           "partners", "routes",  "admin"};
-const std::vector<std::string> kJournalKeys = {
-    "kind", "file", "sync", "retention", "dedup_window", "max_events", "verify_on_open"};
-const std::vector<std::string> kRetryKeys = {"max_attempts", "initial_backoff", "max_backoff",
-                                             "deadline"};
-const std::vector<std::string> kHubKeys = {
-    "state_dir",       "log_level",       "summary_interval", "heartbeat",
-    "drain_timeout",   "max_batch",       "queue_limit",      "plugin_dirs",
-    "max_unacked",     "max_event_bytes", "max_frame_bytes",  "max_attributes",
-    "max_attribute_bytes", "max_json_depth"};
-// Bounds of the door limits: below them nothing useful gets through, above them one peer could
-// hold a large share of memory or protobuf could not parse a frame (2 GiB).
-constexpr uint32_t kMaxUnacked = 1024;
-constexpr uint32_t kMinEventBytes = 1024;
-constexpr uint32_t kMaxEventBytes = 256 * 1024 * 1024;
-constexpr uint32_t kMaxFrameBytes = 1024 * 1024 * 1024;
-constexpr uint32_t kMaxAttributes = 4096;
-constexpr uint32_t kMinAttributeBytes = 64;
-constexpr uint32_t kMaxJsonDepth = 1024;
-const std::vector<std::string> kPluginKeys = {"name",      "plugin",       "isolation",
-                                              "transport", "stop_timeout", "start_timeout",
-                                              "restart",   "config"};
-const std::vector<std::string> kRestartKeys = {"initial_backoff", "max_backoff", "max_failures",
-                                               "window"};
-const std::vector<std::string> kRouteKeys = {"name", "from", "match", "to", "retry", "ordering"};
-const std::vector<std::string> kMatchKeys = {"type", "subject_prefix", "extensions"};
-const std::vector<std::string> kLogLevels = {"trace", "debug",    "info", "warn",
-                                             "error", "critical", "off"};
-
-bool has_wildcard(std::string_view glob) {
-  return glob.find_first_of("*?") != std::string_view::npos;
-}
-
-bool valid_instance_name(std::string_view name) {
-  if (name.empty() || name.size() > kMaxInstanceName) {
-    return false;
-  }
-  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!lower_or_digit(name.front())) {
-    return false;
-  }
-  return std::all_of(name.begin(), name.end(),
-                     [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; });
-}
-
-// CloudEvents 1.0: attribute names consist of lower-case ASCII letters and digits only.
-bool valid_extension_name(std::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-  });
-}
-
-const char* kind_text(uint32_t kind) {
-  switch (kind) {
-    case SIMPANG_KIND_SOURCE:
-      return "a source";
-    case SIMPANG_KIND_SINK:
-      return "a sink";
-    case SIMPANG_KIND_TRANSFORM:
-      return "a transform";
-    default:
-      return "of unknown kind";
-  }
-}
-
-// "plugin entry 'x'" when the entry has a usable name, else "plugin entry #N". Read before the
-// entry's other keys, so that every message about the entry, even one found before its name, can
-// say which entry it is.
-std::string entry_label(const YAML::Node& map, const std::string& what, size_t index) {
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    if (it->first.IsScalar() && it->first.Scalar() == "name") {
-      if (it->second.IsScalar() && !it->second.Scalar().empty()) {
-        return what + " '" + it->second.Scalar() + "'";
-      }
-      break;
-    }
-  }
-  return what + " #" + std::to_string(index);
-}
-
-// What the loader knows about one instance while it checks the routes.
-struct InstanceInfo {
-  int line = 0;
-  std::string plugin;            // as written
-  std::optional<uint32_t> kind;  // known only when the library was inspected successfully
-  bool partner = false;          // a partner (partners:), which publishes and never receives
-};
-
-class Loader {
- public:
-  Loader(std::filesystem::path file, const LoadOptions& options)
-      : reader_(std::move(file)), options_(options), search_(options.default_plugin_dirs) {}
-
-  ConfigResult run();
-
- private:
-  // A path as written in the file, made absolute against the file's directory.
-  std::filesystem::path resolve(const std::string& path) const {
-    return config_internal::resolve_against(reader_.dir(), path);
-  }
-
-  // --- sections ----------------------------------------------------------------------------------
-  void load_hub(const Entry* entry);
-  void load_plugins(const Entry* entry, const YAML::Node& top);
-  void load_plugin(const YAML::Node& item, size_t index);
-  void load_routes(const Entry* entry);
-  void load_route(const YAML::Node& item, size_t index);
-  void load_journal(const Entry* entry);
-  void load_restart(const Entry& entry, const std::string& owner, RestartPolicy& restart);
-  void load_retry(const Entry& entry, const std::string& owner, RetryPolicy& retry);
-  void load_match(const Entry& entry, const std::string& owner, RouteConfig& route);
-
-  YamlReader reader_;
-  const LoadOptions& options_;
-  PluginSearch search_;
-  Config config_;
-
-  std::vector<std::string> instance_names_;  // in file order, for suggestions and glob checks
-  std::unordered_map<std::string, InstanceInfo> instances_;
-  std::unordered_map<std::string, int> route_lines_;
-};
+namespace config_internal {
 
 ConfigResult Loader::run() {
   config_.file = reader_.file();
@@ -423,44 +289,6 @@ void Loader::load_restart(const Entry& entry, const std::string& owner, RestartP
   }
 }
 
-void Loader::load_retry(const Entry& entry, const std::string& owner, RetryPolicy& retry) {
-  if (entry.value.IsNull()) {
-    return;
-  }
-  if (!entry.value.IsMap()) {
-    reader_.error(entry.value.Mark(), "'retry' of " + owner +
-                                          " must be a mapping (max_attempts, initial_backoff, "
-                                          "max_backoff, deadline); found " +
-                                          describe(entry.value));
-    return;
-  }
-  auto entries = reader_.read_map(entry.value, "'retry' of " + owner, &kRetryKeys);
-  if (const Entry* e = YamlReader::find(entries, "max_attempts")) {
-    if (auto v = reader_.get_uint(*e, "'retry.max_attempts' of " + owner, 1, 1000000)) {
-      retry.max_attempts = static_cast<uint32_t>(*v);
-    }
-  }
-  if (const Entry* e = YamlReader::find(entries, "initial_backoff")) {
-    if (auto d = reader_.get_duration(*e, "'retry.initial_backoff' of " + owner, true)) {
-      retry.initial_backoff = *d;
-    }
-  }
-  if (const Entry* e = YamlReader::find(entries, "max_backoff")) {
-    if (auto d = reader_.get_duration(*e, "'retry.max_backoff' of " + owner, true)) {
-      retry.max_backoff = *d;
-    }
-  }
-  if (const Entry* e = YamlReader::find(entries, "deadline")) {
-    if (auto d = reader_.get_duration(*e, "'retry.deadline' of " + owner, true)) {
-      retry.deadline = *d;
-    }
-  }
-  if (retry.max_backoff < retry.initial_backoff) {
-    reader_.error(entry.value.Mark(),
-                  "'retry' of " + owner + ": max_backoff cannot be shorter than initial_backoff");
-  }
-}
-
 void Loader::load_plugins(const Entry* entry, const YAML::Node& top) {
   if (entry == nullptr) {
     reader_.error(top.Mark(),
@@ -634,198 +462,11 @@ void Loader::load_plugin(const YAML::Node& item, size_t index) {
   config_.plugins.push_back(std::move(plugin));
 }
 
-void Loader::load_routes(const Entry* entry) {
-  if (entry == nullptr || entry->value.IsNull()) {
-    return;  // a hub without routes only counts what arrives as unrouted
-  }
-  if (!entry->value.IsSequence()) {
-    reader_.error(entry->value.Mark(),
-                  "'routes' must be a list of routes (each starting with '- name:'); found " +
-                      describe(entry->value));
-    return;
-  }
-  size_t index = 0;
-  for (const YAML::Node& item : entry->value) {
-    load_route(item, ++index);
-  }
-}
-
-void Loader::load_route(const YAML::Node& item, size_t index) {
-  std::string owner = "route #" + std::to_string(index);
-  if (!item.IsMap()) {
-    reader_.error(reader_.item_mark(item),
-                  owner + " must be a mapping with at least 'name', 'from' and 'to'; found " +
-                      describe(item));
-    return;
-  }
-  RouteConfig route;
-  route.where = reader_.location(item.Mark());
-
-  owner = entry_label(item, "route", index);
-  auto entries = reader_.read_map(item, owner, &kRouteKeys);
-
-  if (const Entry* e = YamlReader::find(entries, "name"); e == nullptr) {
-    reader_.error(item.Mark(), owner + " is missing required key 'name'");
-  } else if (auto name = reader_.get_string(*e, "'name' of " + owner)) {
-    route.name = *name;
-    auto [it, inserted] = route_lines_.emplace(*name, route.where.line);
-    if (!inserted) {
-      reader_.error(e->value.Mark(), "duplicate route name '" + *name +
-                                         "' (first defined at line " + std::to_string(it->second) +
-                                         ")");
-    }
-  }
-
-  if (const Entry* e = YamlReader::find(entries, "from"); e == nullptr) {
-    reader_.error(item.Mark(), owner + " is missing required key 'from'");
-  } else {
-    // Not a structured binding: clang before 16 cannot capture one in the lambda below.
-    for (auto& item_and_node :
-         reader_.get_string_list(*e, "'from' of " + owner, "an instance name")) {
-      std::string& glob = item_and_node.first;
-      const YAML::Node& node = item_and_node.second;
-      Status valid = validate_instance_glob(glob);
-      if (!valid.ok()) {
-        reader_.error(node.Mark(), "'from' of " + owner + " has an invalid pattern '" + glob +
-                                       "': " + valid.message());
-      } else if (has_wildcard(glob)) {
-        const bool any =
-            std::any_of(instance_names_.begin(), instance_names_.end(),
-                        [&](const std::string& n) { return instance_glob_matches(glob, n); });
-        if (!any) {
-          reader_.error(node.Mark(), "'from' pattern '" + glob + "' of " + owner +
-                                         " matches no configured instance (instances: " +
-                                         join(instance_names_) + ")");
-        }
-      } else if (auto it = instances_.find(glob); it == instances_.end()) {
-        reader_.error(node.Mark(), owner + " takes events from '" + glob +
-                                       "', which is not a configured instance" +
-                                       did_you_mean_suffix(glob, instance_names_));
-      } else if (it->second.kind == SIMPANG_KIND_SINK) {
-        reader_.error(node.Mark(), owner + " takes events from '" + glob + "', but its plugin '" +
-                                       it->second.plugin + "' is a sink and publishes nothing");
-      }
-      route.from.push_back(std::move(glob));
-    }
-  }
-
-  route.types = {"**"};
-  if (const Entry* e = YamlReader::find(entries, "match")) {
-    load_match(*e, owner, route);
-  }
-
-  if (const Entry* e = YamlReader::find(entries, "to"); e == nullptr) {
-    reader_.error(item.Mark(), owner + " is missing required key 'to'");
-  } else {
-    std::set<std::string> seen;
-    for (auto& [name, node] : reader_.get_string_list(*e, "'to' of " + owner, "an instance name")) {
-      if (!seen.insert(name).second) {
-        reader_.error(node.Mark(), owner + " lists '" + name + "' in 'to' more than once");
-        continue;
-      }
-      auto it = instances_.find(name);
-      if (it == instances_.end()) {
-        std::string message =
-            owner + " sends events to '" + name + "', which is not a configured instance";
-        if (has_wildcard(name)) {
-          message += " ('to' takes instance names, not patterns)";
-        } else {
-          message += did_you_mean_suffix(name, instance_names_);
-        }
-        reader_.error(node.Mark(), message);
-      } else if (it->second.partner) {
-        reader_.error(node.Mark(), owner + " sends events to '" + name +
-                                       "', which is a partner: partners publish through the "
-                                       "partner door and receive nothing from it");
-      } else if (it->second.kind == SIMPANG_KIND_SOURCE) {
-        reader_.error(node.Mark(), owner + " sends events to '" + name + "', but its plugin '" +
-                                       it->second.plugin + "' is " + kind_text(*it->second.kind) +
-                                       " and cannot receive events");
-      }
-      route.to.push_back(std::move(name));
-    }
-  }
-
-  if (const Entry* e = YamlReader::find(entries, "retry")) {
-    load_retry(*e, owner, route.retry);
-  }
-  if (const Entry* e = YamlReader::find(entries, "ordering")) {
-    if (auto ordering = reader_.get_choice(*e, "'ordering' of " + owner, {"none", "subject"})) {
-      route.ordering = *ordering == "subject" ? Ordering::kSubject : Ordering::kNone;
-    }
-  }
-
-  config_.routes.push_back(std::move(route));
-}
-
-void Loader::load_match(const Entry& entry, const std::string& owner, RouteConfig& route) {
-  if (entry.value.IsNull()) {
-    return;
-  }
-  if (!entry.value.IsMap()) {
-    reader_.error(entry.value.Mark(),
-                  "'match' of " + owner +
-                      " must be a mapping (type, subject_prefix, extensions); found " +
-                      describe(entry.value));
-    return;
-  }
-  const std::string section = "'match' of " + owner;
-  auto entries = reader_.read_map(entry.value, section, &kMatchKeys);
-
-  if (const Entry* e = YamlReader::find(entries, "type")) {
-    route.types.clear();
-    for (auto& [pattern, node] :
-         reader_.get_string_list(*e, "'match.type' of " + owner, "an event type pattern")) {
-      Status valid = validate_type_pattern(pattern);
-      if (!valid.ok()) {
-        reader_.error(node.Mark(), "'match.type' of " + owner + " has an invalid pattern '" +
-                                       pattern + "': " + valid.message());
-      }
-      route.types.push_back(std::move(pattern));
-    }
-    if (route.types.empty()) {
-      route.types = {"**"};  // already reported; keeps the route well-formed for later checks
-    }
-  }
-  if (const Entry* e = YamlReader::find(entries, "subject_prefix")) {
-    if (auto s =
-            reader_.get_string(*e, "'match.subject_prefix' of " + owner, /*allow_empty=*/true)) {
-      route.subject_prefix = *s;
-    }
-  }
-  if (const Entry* e = YamlReader::find(entries, "extensions")) {
-    if (e->value.IsNull()) {
-      return;
-    }
-    if (!e->value.IsMap()) {
-      reader_.error(e->value.Mark(),
-                    "'match.extensions' of " + owner +
-                        " must be a mapping of extension attribute to value; found " +
-                        describe(e->value));
-      return;
-    }
-    const std::string what = "'match.extensions' of " + owner;
-    for (const auto& [name, ext] : reader_.read_map(e->value, what, nullptr)) {
-      if (!valid_extension_name(name)) {
-        reader_.error(ext.key.Mark(),
-                      "extension attribute name '" + name + "' in " + what +
-                          " is invalid: CloudEvents attribute names use only lower-case "
-                          "letters a-z and digits 0-9");
-        continue;
-      }
-      if (auto value = reader_.get_string(ext, "extension '" + name + "' in " + what,
-                                          /*allow_empty=*/true)) {
-        route.extensions[name] = *value;
-      }
-    }
-  }
-}
-
-}  // namespace
+}  // namespace config_internal
 
 ConfigResult load_config(const std::filesystem::path& file, const LoadOptions& options) {
   try {
-    return Loader(file, options).run();
+    return config_internal::Loader(file, options).run();
   } catch (const std::exception& e) {
     // A bug of ours, or an allocation failure: still a diagnostic, never an exception, because
     // `simpang check` and a SIGHUP reload must be able to report and carry on.
