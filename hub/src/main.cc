@@ -16,6 +16,7 @@
 #include "cli/keys_command.h"
 #include "cli/ledger_command.h"
 #include "cli/plugin_new.h"
+#include "cli/routes_command.h"
 #include "config/config.h"
 #include "core/hub.h"
 #include "core/plugin_host.h"
@@ -179,6 +180,8 @@ int main(int argc, char** argv) {
   auto run_keys_command = simpang::hub::add_keys_commands(app);
   auto run_ledger_command = simpang::hub::add_ledger_commands(
       app, [](const std::string& file) { return load(file, /*inspect_plugins=*/false); });
+  auto run_routes_command = simpang::hub::add_routes_commands(
+      app, [](const std::string& file) { return load(file, /*inspect_plugins=*/false); });
 
   CLI11_PARSE(app, argc, argv);
 
@@ -201,6 +204,9 @@ int main(int argc, char** argv) {
     return status;
   }
   if (int status = run_ledger_command(); status >= 0) {
+    return status;
+  }
+  if (int status = run_routes_command(); status >= 0) {
     return status;
   }
   if (int status = run_plugin_command(); status >= 0) {

@@ -6,7 +6,9 @@
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <tuple>
 
+#include "cli/shadow_replay.h"
 #include "journal/open_journal.h"
 #include "simpang/sdk/cloudevents.h"
 
@@ -26,6 +28,11 @@ struct Options {
   std::string wait = "30s";
   std::optional<std::string> since;
   std::optional<uint64_t> from_seq;
+  // Shadow replay (shadow_replay.h).
+  std::optional<std::string> through;
+  std::optional<std::string> until;
+  std::optional<size_t> scan_limit;
+  bool json = false;
 };
 
 std::string format_time(std::chrono::system_clock::time_point t) {
@@ -83,9 +90,10 @@ int list(const Options& o, JournalAdmin& admin) {
               << "\n";
     return 0;
   }
-  std::cout << std::left << std::setw(10) << "ID" << std::setw(20) << "DESTINATION"
-            << std::setw(20) << "ROUTE" << std::setw(9) << "ATTEMPTS" << std::setw(30)
-            << "DEAD AT" << std::setw(28) << "EVENT ID" << "TYPE / LAST ERROR\n";
+  std::cout << std::left << std::setw(10) << "ID" << std::setw(20) << "DESTINATION" << std::setw(20)
+            << "ROUTE" << std::setw(9) << "ATTEMPTS" << std::setw(30) << "DEAD AT" << std::setw(28)
+            << "EVENT ID"
+            << "TYPE / LAST ERROR\n";
   for (const auto& d : *dead) {
     std::cout << std::left << std::setw(10) << d.delivery_id << std::setw(20) << d.destination
               << std::setw(20) << d.route << std::setw(9) << d.attempts << std::setw(30)
@@ -142,6 +150,60 @@ int replay_or_drop(const Options& o, JournalAdmin& admin, bool replay) {
   return 0;
 }
 
+// An RFC 3339 time from option `name`; prints why not and returns nullopt.
+std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& name,
+                                                                const std::string& text) {
+  google::protobuf::Timestamp ts;
+  if (!google::protobuf::util::TimeUtil::FromString(text, &ts)) {
+    std::cerr << name << " '" << text
+              << "' is not an RFC 3339 time (example: 2026-11-29T08:00:00Z)\n";
+    return std::nullopt;
+  }
+  // The clock counts nanoseconds in 64 bits: years past 2262 do not fit.
+  const int64_t micros = google::protobuf::util::TimeUtil::TimestampToMicroseconds(ts);
+  using Clock = std::chrono::system_clock;
+  if (micros >
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::duration::max()).count() ||
+      micros <
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::duration::min()).count()) {
+    std::cerr << name << " '" << text << "' is out of range (years 1678 to 2262)\n";
+    return std::nullopt;
+  }
+  return Clock::time_point(std::chrono::microseconds(micros));
+}
+
+int shadow(const Options& o, JournalAdmin& admin,
+           const std::function<ConfigResult(const std::string&)>& load) {
+  if (o.from_seq) {
+    std::cerr << "--through reads history by time: use --since (and --until), not --from-seq\n";
+    return 2;
+  }
+  ShadowReplayOptions options;
+  options.current_file = o.config;
+  options.next_file = *o.through;
+  options.json = o.json;
+  if (o.scan_limit) options.range.limit = *o.scan_limit;
+  for (const auto& [name, text, into] : {std::tuple{"--since", &o.since, &options.range.since},
+                                         std::tuple{"--until", &o.until, &options.range.until}}) {
+    if (!text->has_value()) continue;
+    auto t = parse_time(name, **text);
+    if (!t) return 2;
+    *into = *t;
+  }
+  ConfigResult current = load(o.config);
+  ConfigResult next = load(*o.through);
+  if (!next.ok()) {
+    std::cerr << *o.through << ": the changed configuration is not valid; nothing was compared\n";
+    for (const auto& d : next.diagnostics) std::cerr << d.to_string() << "\n";
+    return 1;
+  }
+  if (!current.ok()) {  // it loaded a moment ago to open the journal
+    for (const auto& d : current.diagnostics) std::cerr << d.to_string() << "\n";
+    return 1;
+  }
+  return shadow_replay(*current.config, *next.config, admin, options);
+}
+
 int replay_history(const Options& o, JournalAdmin& admin) {
   if (o.since.has_value() == o.from_seq.has_value()) {
     std::cerr << "say where to start: --since TIME (RFC 3339) or --from-seq N\n";
@@ -151,14 +213,9 @@ int replay_history(const Options& o, JournalAdmin& admin) {
   spec.destination = *o.to;
   spec.from_seq = o.from_seq;
   if (o.since) {
-    google::protobuf::Timestamp ts;
-    if (!google::protobuf::util::TimeUtil::FromString(*o.since, &ts)) {
-      std::cerr << "--since '" << *o.since
-                << "' is not an RFC 3339 time (example: 2026-11-29T08:00:00Z)\n";
-      return 2;
-    }
-    spec.since = std::chrono::system_clock::time_point(std::chrono::microseconds(
-        google::protobuf::util::TimeUtil::TimestampToMicroseconds(ts)));
+    auto since = parse_time("--since", *o.since);
+    if (!since) return 2;
+    spec.since = *since;
   }
   auto wait = wait_of(o);
   if (!wait) {
@@ -182,8 +239,8 @@ void add_filter_options(CLI::App* command, Options& o) {
 
 }  // namespace
 
-std::function<int()> add_journal_commands(
-    CLI::App& app, std::function<ConfigResult(const std::string&)> load) {
+std::function<int()> add_journal_commands(CLI::App& app,
+                                          std::function<ConfigResult(const std::string&)> load) {
   auto options = std::make_shared<Options>();
   Options& o = *options;
 
@@ -200,7 +257,8 @@ std::function<int()> add_journal_commands(
   list_cmd->add_option("--limit", o.limit, "Show at most this many")
       ->check(CLI::Validator(
           [](std::string& value) -> std::string {
-            const bool whole = !value.empty() && value.find_first_not_of("0123456789") == value.npos;
+            const bool whole =
+                !value.empty() && value.find_first_not_of("0123456789") == value.npos;
             return whole && value.find_first_not_of('0') != value.npos
                        ? std::string()
                        : "must be a whole number of at least 1, got '" + value + "'";
@@ -215,11 +273,21 @@ std::function<int()> add_journal_commands(
   add_filter_options(drop_cmd, o);
   drop_cmd->add_flag("--all", o.all, "Every dead letter");
 
-  auto* replay = app.add_subcommand("replay", "Deliver journaled history to a destination again");
+  auto* replay = app.add_subcommand(
+      "replay",
+      "Deliver journaled history to a destination again (--to), or run it through a "
+      "changed configuration's routes without delivering anything (--through)");
   replay->add_option("CONFIG", o.config, "The hub's configuration file")->required();
-  replay->add_option("--to", o.to, "The destination instance")->required();
+  auto* to = replay->add_option("--to", o.to, "The destination instance to deliver to again");
+  auto* through = replay->add_option(
+      "--through", o.through,
+      "A changed configuration: show per destination what its routes would deliver differently");
+  to->excludes(through);
   replay->add_option("--since", o.since, "Events journaled at or after this RFC 3339 time");
+  replay->add_option("--until", o.until, "With --through: events journaled before this time");
   replay->add_option("--from-seq", o.from_seq, "Events from this journal sequence number on");
+  replay->add_option("--limit", o.scan_limit, "With --through: read at most this many events");
+  replay->add_flag("--json", o.json, "With --through: the comparison as JSON");
   replay->add_option("--wait", o.wait, "How long to wait for a running hub to take it")
       ->capture_default_str();
 
@@ -246,6 +314,14 @@ std::function<int()> add_journal_commands(
     }
     if (parsed == replay_cmd || parsed == drop_cmd) {
       return replay_or_drop(o, *admin, /*replay=*/parsed == replay_cmd);
+    }
+    if (o.through) {
+      return shadow(o, *admin, load);
+    }
+    if (!o.to) {
+      std::cerr << "say what to do: --to DESTINATION (deliver again) or --through NEW_CONFIG "
+                   "(compare without delivering)\n";
+      return 2;
     }
     return replay_history(o, *admin);
   };

@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,6 +59,21 @@ struct ReplaySpec {
   std::optional<uint64_t> from_seq;
 };
 
+// Journaled history as read_history() gives it: one kept event, who published it and when.
+struct JournaledEvent {
+  uint64_t seq = 0;
+  std::chrono::system_clock::time_point received{};
+  std::string publisher;  // the publishing instance's name
+  std::string body;       // the serialized simpang.v1.Event
+};
+
+// Which history read_history() reads: events the hub accepted in [since, until), oldest first.
+struct HistoryRange {
+  std::optional<std::chrono::system_clock::time_point> since;
+  std::optional<std::chrono::system_clock::time_point> until;
+  size_t limit = SIZE_MAX;
+};
+
 // Thread rule: one thread at a time. OWNERSHIP: the caller owns it; see the function that made it
 // for what it borrows.
 class JournalAdmin {
@@ -82,6 +98,10 @@ class JournalAdmin {
   // on that were routed there and have none pending there. Returns how many.
   virtual StatusOr<uint64_t> replay_history(const ReplaySpec& spec,
                                             std::chrono::milliseconds wait) = 0;
+  // Calls `on_event` for each kept event in `range`, oldest first, and stops early when it returns
+  // false. Reads only: safe while a hub runs on the journal. Returns how many it read.
+  virtual StatusOr<uint64_t> read_history(
+      const HistoryRange& range, const std::function<bool(const JournaledEvent&)>& on_event) = 0;
 };
 
 }  // namespace simpang::hub

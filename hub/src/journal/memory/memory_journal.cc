@@ -200,6 +200,12 @@ class MemoryJournalAdmin final : public JournalAdmin {
                          "event as soon as none of its deliveries is pending or dead (it keeps no "
                          "retention). Use the SQLite journal (journal.kind: sqlite) for replays.");
   }
+  StatusOr<uint64_t> read_history(const HistoryRange&,
+                                  const std::function<bool(const JournaledEvent&)>&) override {
+    return Status::Error(std::string(kName) +
+                         ": reading history is not supported: the memory journal forgets an event "
+                         "as soon as none of its deliveries is pending or dead");
+  }
 
  private:
   MemoryJournal& journal_;

@@ -35,6 +35,9 @@ class SqliteJournalAdmin final : public JournalAdmin {
                                  std::chrono::milliseconds wait) override;
   StatusOr<uint64_t> replay_history(const ReplaySpec& spec,
                                     std::chrono::milliseconds wait) override;
+  StatusOr<uint64_t> read_history(
+      const HistoryRange& range,
+      const std::function<bool(const JournaledEvent&)>& on_event) override;
 
  private:
   std::string file() const { return db_->path().string(); }
@@ -229,6 +232,38 @@ StatusOr<uint64_t> SqliteJournalAdmin::await_request(int64_t id, std::chrono::mi
     }
     std::this_thread::sleep_for(kRequestPollInterval);
   }
+}
+
+StatusOr<uint64_t> SqliteJournalAdmin::read_history(
+    const HistoryRange& range, const std::function<bool(const JournaledEvent&)>& on_event) {
+  // One read transaction: a consistent snapshot, and WAL readers never block the hub's writer.
+  Stmt stmt(*db_,
+            "SELECT e.seq, e.received_ms, coalesce(n.name, ''), e.body FROM events e"
+            " LEFT JOIN names n ON n.id = e.publisher AND n.kind = 3"
+            " WHERE e.received_ms >= ?1 AND e.received_ms < ?2 ORDER BY e.seq LIMIT ?3");
+  stmt.bind(1, range.since ? journal_internal::to_ms(*range.since) : INT64_MIN);
+  stmt.bind(2, range.until ? journal_internal::to_ms(*range.until) : INT64_MAX);
+  stmt.bind(3, static_cast<int64_t>(std::min<size_t>(range.limit, INT64_MAX)));
+  uint64_t read = 0;
+  JournaledEvent event;
+  for (;;) {
+    auto row = stmt.step();
+    if (!row.ok()) {
+      return Status::Error("journal " + file() + ": reading history: " + row.status().message());
+    }
+    if (!*row) {
+      break;
+    }
+    event.seq = static_cast<uint64_t>(stmt.column_int(0));
+    event.received = journal_internal::from_ms(stmt.column_int(1));
+    event.publisher = std::string(stmt.column_text(2));
+    event.body = std::string(stmt.column_blob(3));
+    ++read;
+    if (!on_event(event)) {
+      break;
+    }
+  }
+  return read;
 }
 
 }  // namespace
