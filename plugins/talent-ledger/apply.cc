@@ -58,18 +58,33 @@ std::variant<Mapped, Malformed> map_event(const simpang::v1::Event& event, int64
   const std::string& type = event.type();
   Mapped m;
   m.row.version = version;
-  if (type == "talent.organisation.registered") {
+  if (type == "talent.organisation.registered" || type.rfind("partner.", 0) == 0) {
+    // The registry's partner.* events carry the partner's full current state, as
+    // talent.organisation.registered does; deregistered keeps the row, marked.
     tv1::Organisation o;
     if (auto bad = parse(event, o)) return *bad;
     if (auto bad = require(o.organisation_id(), "organisationId")) return *bad;
+    const bool deregistered = type == "partner.deregistered";
+    std::string status =
+        enum_word(tv1::RegistryStatus_Name(o.registry_status()), "REGISTRY_STATUS_");
+    if (deregistered && o.registry_status() == tv1::REGISTRY_STATUS_UNSPECIFIED) {
+      status = "withdrawn";
+    }
     m.row.table = "organisations";
     m.row.key = {{"organisation_id", o.organisation_id()}};
     m.row.fields = {{"name", o.name()},
                     {"kind", enum_word(tv1::OrganisationKind_Name(o.kind()), "ORGANISATION_KIND_")},
-                    {"registry_status",
-                     enum_word(tv1::RegistryStatus_Name(o.registry_status()), "REGISTRY_STATUS_")},
+                    {"registry_status", status},
                     {"sector", o.sector()},
                     {"training_target", static_cast<int64_t>(o.training_target())}};
+    if (type != "talent.organisation.registered") {
+      // Only the registry knows these; an LMS or simulator announcing the organisation does not
+      // clear them.
+      m.row.fields.emplace_back("certification", o.certification());
+      m.row.fields.emplace_back("certification_expires_at",
+                                time_or_null(o.certification_expires_at()));
+      m.row.fields.emplace_back("deregistered_at", deregistered ? Value(version) : Value());
+    }
   } else if (type == "talent.course.published") {
     tv1::Course c;
     if (auto bad = parse(event, c)) return *bad;
@@ -82,17 +97,28 @@ std::variant<Mapped, Malformed> map_event(const simpang::v1::Event& event, int64
                     {"certification", b(c.certification())},
                     {"pass_score", c.pass_score()},
                     {"hours", static_cast<int64_t>(c.hours())}};
-  } else if (type == "talent.person.registered") {
+  } else if (type == "talent.person.registered" || type == "talent.person.updated" ||
+             type == "talent.person.deactivated") {
     tv1::Person p;
     if (auto bad = parse(event, p)) return *bad;
     if (auto bad = require(p.person_id(), "personId")) return *bad;
     m.row.table = "persons";
     m.row.key = {{"person_id", p.person_id()}};
-    m.row.fields = {{"display_name", p.display_name()},
-                    {"email", p.email()},
-                    {"segment", enum_word(tv1::Segment_Name(p.segment()), "SEGMENT_")},
-                    {"region", p.region()},
-                    {"registered_at", time_or_null(p.registered_at())}};
+    m.row.fields = {{"display_name", p.display_name()}, {"email", p.email()}};
+    // An HR system's update may not know the programme's segment, region or registration time:
+    // what it leaves out keeps the value another source gave (registered always writes them).
+    const bool registered = type == "talent.person.registered";
+    if (registered || p.segment() != tv1::SEGMENT_UNSPECIFIED) {
+      m.row.fields.emplace_back("segment", enum_word(tv1::Segment_Name(p.segment()), "SEGMENT_"));
+    }
+    if (registered || !p.region().empty()) m.row.fields.emplace_back("region", p.region());
+    if (registered || p.has_registered_at()) {
+      m.row.fields.emplace_back("registered_at", time_or_null(p.registered_at()));
+    }
+    // Deactivated keeps the person (and what they did), marked; a later change reactivates.
+    m.row.fields.emplace_back("deactivated_at", type == "talent.person.deactivated"
+                                                    ? Value(version)
+                                                    : Value());
     m.person = std::move(p);
   } else if (type == "talent.employment.updated") {
     tv1::Employment e;
@@ -104,7 +130,9 @@ std::variant<Mapped, Malformed> map_event(const simpang::v1::Event& event, int64
     m.row.fields = {{"job_title", e.job_title()},
                     {"active", b(e.active())},
                     {"start_date", time_or_null(e.start_date())},
-                    {"end_date", time_or_null(e.end_date())}};
+                    {"end_date", time_or_null(e.end_date())},
+                    {"department", e.department()},
+                    {"manager_person_id", e.manager_person_id()}};
   } else if (type == "talent.enrollment.created") {
     tv1::Enrollment e;
     if (auto bad = parse(event, e)) return *bad;
@@ -185,9 +213,13 @@ simpang::v1::Event link_event(const Link& link, const std::string& source) {
 
 bool is_ledger_type(const std::string& type) {
   static const char* const kTypes[] = {
-      "talent.organisation.registered", "talent.course.published",   "talent.person.registered",
-      "talent.employment.updated",      "talent.enrollment.created", "talent.completion.recorded",
-      "talent.credential.issued"};
+      "talent.organisation.registered", "talent.course.published",
+      "talent.person.registered",       "talent.person.updated",
+      "talent.person.deactivated",      "talent.employment.updated",
+      "talent.enrollment.created",      "talent.completion.recorded",
+      "talent.credential.issued",       "partner.registered",
+      "partner.updated",                "partner.certification.changed",
+      "partner.deregistered"};
   return std::find(std::begin(kTypes), std::end(kTypes), type) != std::end(kTypes);
 }
 

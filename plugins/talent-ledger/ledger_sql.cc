@@ -48,6 +48,16 @@ CREATE TABLE identity_reviews (
   person_id TEXT NOT NULL, rule TEXT NOT NULL, evidence TEXT, candidates TEXT, reason TEXT,
   event_id TEXT, at_micros BIGINT, PRIMARY KEY (person_id, rule));
 )sql",
+    // 2: HR and registry connectors: deactivated people, departments and managers, partners'
+    // certification and deregistration.
+    R"sql(
+ALTER TABLE persons ADD COLUMN deactivated_at BIGINT;
+ALTER TABLE employments ADD COLUMN department TEXT;
+ALTER TABLE employments ADD COLUMN manager_person_id TEXT;
+ALTER TABLE organisations ADD COLUMN certification TEXT;
+ALTER TABLE organisations ADD COLUMN certification_expires_at BIGINT;
+ALTER TABLE organisations ADD COLUMN deregistered_at BIGINT;
+)sql",
 };
 
 }  // namespace
@@ -95,14 +105,16 @@ SELECT p.person_id, COALESCE(p.segment, 'unspecified'), p.registered_at,
   (SELECT MIN(c.completed_at) FROM completions c WHERE c.person_id = p.person_id AND c.passed = 1),
   (SELECT MIN(r.issued_at) FROM credentials r
      WHERE r.person_id = p.person_id AND r.kind = 'certification'),
-  (SELECT MIN(l.other_id) FROM identity_links l WHERE l.person_id = p.person_id)
+  (SELECT MIN(l.other_id) FROM identity_links l WHERE l.person_id = p.person_id),
+  p.deactivated_at
 FROM persons p ORDER BY p.person_id)sql";
 
 const char* const kPartnerFactsSql = R"sql(
 SELECT o.organisation_id, COALESCE(o.name, ''), COALESCE(o.kind, ''),
   COALESCE(o.registry_status, ''), COALESCE(o.training_target, 0),
   (SELECT COUNT(DISTINCT m.person_id) FROM employments m
-     WHERE m.organisation_id = o.organisation_id AND m.active = 1)
+     WHERE m.organisation_id = o.organisation_id AND m.active = 1),
+  COALESCE(o.certification, ''), o.certification_expires_at, o.deregistered_at
 FROM organisations o ORDER BY o.organisation_id)sql";
 
 // Every course any row names, published or not yet (its title is then empty).

@@ -64,6 +64,7 @@ struct LearnerFact {
   std::optional<int64_t> first_completed_at;  // first passed completion
   std::optional<int64_t> first_certified_at;  // first certification credential
   std::optional<std::string> linked_to;       // another record of the same person, if linked
+  std::optional<int64_t> deactivated_at;      // left the HR system or marked inactive there
 };
 
 struct PartnerFact {
@@ -73,6 +74,9 @@ struct PartnerFact {
   std::string registry_status;  // "active", "applied", ...
   uint64_t training_target = 0;
   uint64_t learners_employed = 0;  // distinct people with an active employment there
+  std::string certification;       // the registry's certification level; empty if none
+  std::optional<int64_t> certification_expires_at;
+  std::optional<int64_t> deregistered_at;  // no longer listed by the registry
 };
 
 struct CourseFunnel {

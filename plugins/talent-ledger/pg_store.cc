@@ -342,6 +342,7 @@ StatusOr<std::vector<LearnerFact>> PgLedgerStore::learner_facts() {
     f.first_completed_at = r->opt_integer(i, 4);
     f.first_certified_at = r->opt_integer(i, 5);
     if (!r->null(i, 6)) f.linked_to = r->text(i, 6);
+    f.deactivated_at = r->opt_integer(i, 7);
     out.push_back(std::move(f));
   }
   return out;
@@ -354,7 +355,8 @@ StatusOr<std::vector<PartnerFact>> PgLedgerStore::partner_facts() {
   for (int i = 0; i < r->rows(); ++i) {
     out.push_back(PartnerFact{r->text(i, 0), r->text(i, 1), r->text(i, 2), r->text(i, 3),
                               static_cast<uint64_t>(r->integer(i, 4)),
-                              static_cast<uint64_t>(r->integer(i, 5))});
+                              static_cast<uint64_t>(r->integer(i, 5)), r->text(i, 6),
+                              r->opt_integer(i, 7), r->opt_integer(i, 8)});
   }
   return out;
 }

@@ -183,6 +183,7 @@ Progress compute_progress(const ProgressFacts& facts, const Targets& targets, in
   p.as_of_micros = as_of;
   p.measure = measure;
   const std::vector<LearnerFact> learners = merge_linked(facts.learners, p.records_merged);
+  for (const LearnerFact& f : facts.learners) p.records_deactivated += f.deactivated_at ? 1 : 0;
   uint64_t recent_all = 0;
   std::map<std::string, uint64_t> recent_by_segment;
   for (const LearnerFact& f : learners) {
@@ -250,6 +251,10 @@ std::string render_table(const Progress& p) {
   if (p.records_merged > 0) {
     s << "(" << p.records_merged << " person records linked by identity rules counted once)\n";
   }
+  if (p.records_deactivated > 0) {
+    s << "(" << p.records_deactivated
+      << " person records deactivated by their HR system, kept in the counts above)\n";
+  }
   s << "\n"
     << std::left << std::setw(14) << "MONTH" << std::right << std::setw(11) << "REGISTERED"
     << std::setw(10) << "ENROLLED" << std::setw(11) << "COMPLETED" << std::setw(11) << "CERTIFIED"
@@ -288,6 +293,7 @@ nlohmann::json render_json(const Progress& p) {
   j["overall"] = stage_json(p.overall);
   j["learners"] = against_json(p.learners);
   j["records_merged"] = p.records_merged;
+  j["records_deactivated"] = p.records_deactivated;
   j["by_segment"] = nlohmann::json::object();
   for (const auto& [segment, st] : p.by_segment) j["by_segment"][segment] = stage_json(st);
   j["segment_targets"] = nlohmann::json::object();

@@ -61,6 +61,8 @@ struct Progress {
   std::map<std::string, uint64_t> partners_by_status;
   std::vector<CourseFunnel> courses;
   uint64_t records_merged = 0;  // person records counted once because identity linked them
+  // Person records an HR system deactivated: kept, and still counted in the stages they reached.
+  uint64_t records_deactivated = 0;
 };
 
 // REQUIRES: as_of_micros is the time the run-rates are measured at (now, or a test's fixed time).

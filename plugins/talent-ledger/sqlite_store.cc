@@ -343,6 +343,7 @@ StatusOr<std::vector<LearnerFact>> SqliteLedgerStore::learner_facts() {
     f.first_completed_at = opt_int(st, 4);
     f.first_certified_at = opt_int(st, 5);
     if (sqlite3_column_type(st, 6) != SQLITE_NULL) f.linked_to = text(st, 6);
+    f.deactivated_at = opt_int(st, 7);
     out.push_back(std::move(f));
   }
   if (rc != SQLITE_DONE) return error("reading learners");
@@ -357,7 +358,8 @@ StatusOr<std::vector<PartnerFact>> SqliteLedgerStore::partner_facts() {
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     out.push_back(PartnerFact{text(st, 0), text(st, 1), text(st, 2), text(st, 3),
                               static_cast<uint64_t>(sqlite3_column_int64(st, 4)),
-                              static_cast<uint64_t>(sqlite3_column_int64(st, 5))});
+                              static_cast<uint64_t>(sqlite3_column_int64(st, 5)), text(st, 6),
+                              opt_int(st, 7), opt_int(st, 8)});
   }
   if (rc != SQLITE_DONE) return error("reading partners");
   return out;

@@ -189,6 +189,78 @@ TEST_P(Contract, IdentityLinksAndReviews) {
   EXPECT_EQ(p.overall.registered, 2u);  // hr-1 counted with lms-1; scim-1 waits for review
 }
 
+// What the HR and registry connectors send: people updated and deactivated, employments with a
+// department and manager, partners with a certification and a deregistration.
+TEST_P(Contract, HrAndRegistryChangesUpsertAndKeepWhatTheyDoNotKnow) {
+  const auto lms = person("p-1", "siti@example.my");  // registered with segment, region, time
+  tv1::Person from_hr;                                 // an HR update knows less
+  from_hr.set_person_id("p-1");
+  from_hr.set_email("siti.lee@acme.example");
+  from_hr.set_display_name("Siti Lee");
+  tv1::Employment job;
+  job.set_person_id("p-1");
+  job.set_organisation_id("org-1");
+  job.set_active(true);
+  job.set_department("Data");
+  job.set_manager_person_id("p-9");
+  tv1::Organisation partner;
+  partner.set_organisation_id("org-1");
+  partner.set_name("Acme");
+  partner.set_registry_status(tv1::REGISTRY_STATUS_ACTIVE);
+  partner.set_training_target(30);
+  tv1::Organisation certified = partner;
+  certified.set_certification("gold");
+  *certified.mutable_certification_expires_at() = ts("2027-01-01T00:00:00Z");
+  tv1::Organisation gone = certified;
+  gone.clear_registry_status();
+  const std::vector<simpang::v1::Event> events = {
+      make_event("talent.person.registered", "h1", "2025-01-09T00:00:00Z", lms),
+      make_event("talent.person.updated", "h2", "2025-02-01T00:00:00Z", from_hr),
+      make_event("talent.employment.updated", "h3", "2025-02-01T00:00:00Z", job),
+      make_event("partner.registered", "h4", "2025-01-01T00:00:00Z", partner),
+      make_event("partner.certification.changed", "h5", "2025-03-01T00:00:00Z", certified)};
+  for (const auto& e : events) EXPECT_EQ(apply(e).kind, ApplyResult::Kind::kApplied) << e.id();
+
+  auto facts = read_progress_facts(*store_);
+  ASSERT_TRUE(facts.ok()) << facts.status().message();
+  ASSERT_EQ(facts->learners.size(), 1u);
+  // The update kept the segment and the registration the LMS gave.
+  EXPECT_EQ(facts->learners[0].segment, "student");
+  EXPECT_EQ(facts->learners[0].registered_at, *parse_date_micros("2025-01-09"));
+  EXPECT_FALSE(facts->learners[0].deactivated_at.has_value());
+  ASSERT_EQ(facts->partners.size(), 1u);
+  EXPECT_EQ(facts->partners[0].registry_status, "active");
+  EXPECT_EQ(facts->partners[0].certification, "gold");
+  EXPECT_EQ(facts->partners[0].certification_expires_at, *parse_date_micros("2027-01-01"));
+  EXPECT_EQ(facts->partners[0].learners_employed, 1u);
+  EXPECT_FALSE(facts->partners[0].deregistered_at.has_value());
+
+  // Deactivated and deregistered: kept, marked with the event's time.
+  EXPECT_EQ(apply(make_event("talent.person.deactivated", "h6", "2025-04-01T00:00:00Z", from_hr))
+                .kind,
+            ApplyResult::Kind::kApplied);
+  EXPECT_EQ(apply(make_event("partner.deregistered", "h7", "2025-05-01T00:00:00Z", gone)).kind,
+            ApplyResult::Kind::kApplied);
+  // An older update arriving late changes nothing.
+  EXPECT_TRUE(apply(make_event("talent.person.updated", "h8", "2025-03-01T00:00:00Z", from_hr))
+                  .stale);
+  facts = read_progress_facts(*store_);
+  ASSERT_TRUE(facts.ok());
+  EXPECT_EQ(facts->learners[0].deactivated_at, *parse_date_micros("2025-04-01"));
+  EXPECT_EQ(facts->partners[0].registry_status, "withdrawn");
+  EXPECT_EQ(facts->partners[0].deregistered_at, *parse_date_micros("2025-05-01"));
+  const Progress p = compute_progress(*facts, Targets{}, *parse_date_micros("2025-06-01"));
+  EXPECT_EQ(p.records_deactivated, 1u);
+  EXPECT_EQ(p.overall.registered, 1u);  // still counted
+
+  // A later change reactivates.
+  EXPECT_EQ(apply(make_event("talent.person.updated", "h9", "2025-06-01T00:00:00Z", from_hr)).kind,
+            ApplyResult::Kind::kApplied);
+  facts = read_progress_facts(*store_);
+  ASSERT_TRUE(facts.ok());
+  EXPECT_FALSE(facts->learners[0].deactivated_at.has_value());
+}
+
 TEST_P(Contract, MigratesOnceAndSurvivesReopening) {
   apply(make_event("talent.person.registered", "e1", "2025-01-01T00:00:00Z",
                    person("p-1", "a@b.my")));
