@@ -9,6 +9,8 @@
 // Thread rule: pure functions; safe from any thread.
 #pragma once
 
+#include "simpang/http/query.h"
+
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -54,9 +56,8 @@ struct QueryError {
   std::string message() const { return "parameter '" + parameter + "': " + rule; }
 };
 
-// Decodes an application/x-www-form-urlencoded query ('+' is a space; %XX escapes). Repeated names
-// keep the last value. Nullopt for a malformed escape.
-std::optional<std::map<std::string, std::string>> decode_query(std::string_view query);
+// The query string's parameters: the HTTP library's decoder (simpang/http/query.h).
+using simpang::http::decode_query;
 
 // Reads the parameters of GET /statements. A `more` parameter replaces all others (it carries
 // them). Unknown parameters are refused, as are `attachments=true` (not offered) and the
