@@ -11,6 +11,7 @@
 
 #include "admin/exposition.h"
 #include "admin/hub_metrics.h"
+#include "admin/journal_api.h"
 #include "admin/openapi.h"
 #include "admin/views.h"
 #include "common/asio.h"
@@ -85,6 +86,39 @@ struct AdminServer::Core {
   std::atomic<bool> running{false};
   // Pages are written here, off the hub's loop and off the server's thread.
   boost::asio::thread_pool writer{1};
+  // Journal operations block (reads; a replay waits for the hub's writer): a thread of their own,
+  // so a slow one never holds up /metrics.
+  std::unique_ptr<JournalApi> journal_api;
+  boost::asio::thread_pool journal_worker{1};
+
+  // Who the caller is, or nullopt once it has been refused (401). `open` endpoints let an
+  // unauthenticated caller through with `authenticated` false.
+  std::optional<std::string> authenticate(const Request& request, Responder& responder, bool open,
+                                          bool& authenticated) {
+    authenticated = true;
+    if (!auth) {
+      return std::string("no token configured");
+    }
+    const std::string* header = request.header("Authorization");
+    StatusOr<size_t> who = header != nullptr
+                               ? auth->authenticate(*header)
+                               : StatusOr<size_t>(Status::Error("no Authorization header"));
+    if (who.ok()) {
+      return "token #" + std::to_string(*who);
+    }
+    if (open) {
+      authenticated = false;
+      return std::string("unauthenticated");
+    }
+    Response r =
+        problem(401, "this endpoint needs a bearer token: " + who.status().message(), request);
+    r.headers.emplace_back("WWW-Authenticate", header == nullptr
+                                                   ? std::string("Bearer realm=\"simpang-admin\"")
+                                                   : std::string("Bearer realm=\"simpang-admin\", "
+                                                                 "error=\"invalid_token\""));
+    answer(request, responder, "refused: " + who.status().message(), std::move(r));
+    return std::nullopt;
+  }
 
   // Answers and logs the request with its caller, at debug.
   void answer(const Request& request, Responder& responder, const std::string& caller,
@@ -118,6 +152,17 @@ struct AdminServer::Core {
   }
 
   void handle(const std::shared_ptr<Core>& self, Request request, Responder responder) {
+    if (JournalApi::handles(request.path)) {
+      bool authenticated = true;
+      auto caller = authenticate(request, responder, /*open=*/false, authenticated);
+      if (!caller) return;
+      boost::asio::post(
+          journal_worker, [self, request = std::move(request), responder = std::move(responder),
+                           caller = std::move(*caller)]() mutable {
+            self->answer(request, responder, caller, self->journal_api->handle(request, caller));
+          });
+      return;
+    }
     auto found = endpoints().find(request.path);
     if (found == endpoints().end()) {
       answer(
@@ -135,29 +180,10 @@ struct AdminServer::Core {
       answer(request, responder, "-", std::move(r));
       return;
     }
-    std::string caller = "no token configured";
     bool authenticated = true;
-    if (auth) {
-      const std::string* header = request.header("Authorization");
-      StatusOr<size_t> who = header != nullptr
-                                 ? auth->authenticate(*header)
-                                 : StatusOr<size_t>(Status::Error("no Authorization header"));
-      if (who.ok()) {
-        caller = "token #" + std::to_string(*who);
-      } else if (endpoint.open) {
-        caller = "unauthenticated";
-        authenticated = false;
-      } else {
-        Response r =
-            problem(401, "this endpoint needs a bearer token: " + who.status().message(), request);
-        r.headers.emplace_back("WWW-Authenticate",
-                               header == nullptr ? std::string("Bearer realm=\"simpang-admin\"")
-                                                 : std::string("Bearer realm=\"simpang-admin\", "
-                                                               "error=\"invalid_token\""));
-        answer(request, responder, "refused: " + who.status().message(), std::move(r));
-        return;
-      }
-    }
+    auto who = authenticate(request, responder, endpoint.open, authenticated);
+    if (!who) return;
+    std::string caller = std::move(*who);
     if (endpoint.page == Page::kHealth) {
       answer(request, responder, caller, Response::Text(200, "ok\n"));
       return;
@@ -185,6 +211,8 @@ StatusOr<std::unique_ptr<AdminServer>> AdminServer::start(RunningHub& hub,
   auto core = std::make_shared<Core>();
   core->hub = &hub;
   core->options = std::move(options);
+  core->journal_api = std::make_unique<JournalApi>(
+      [hub = &hub] { return hub->open_journal_admin(); }, core->options.logger);
   const AdminConfig& config = core->options.config;
   if (!config.tokens.empty()) {
     auto auth = http::BearerAuth::create(config.tokens);
@@ -198,7 +226,7 @@ StatusOr<std::unique_ptr<AdminServer>> AdminServer::start(RunningHub& hub,
   http::ServerOptions server_options;
   server_options.bind_address = config.listen;
   server_options.port = config.port;
-  server_options.max_body_bytes = 64 * 1024;  // nothing it serves reads a body yet
+  server_options.max_body_bytes = 64 * 1024;  // the largest body it reads is a small JSON filter
   server_options.max_connections = 64;
   server_options.tls_certificate_file = config.tls_certificate.string();
   server_options.tls_private_key_file = config.tls_private_key.string();
@@ -265,6 +293,7 @@ AdminServer::~AdminServer() {
     core_->options.logger->warn("admin: the hub's loop did not answer within 5 s while stopping");
   }
   core_->writer.join();
+  core_->journal_worker.join();
   if (!port_file_.empty()) {
     std::error_code ec;
     std::filesystem::remove(port_file_, ec);

@@ -104,6 +104,9 @@ class RunningHub {
 
   // The loop. Handlers posted to it run on the loop thread, beside the broker.
   boost::asio::io_context& io() { return io_; }
+  // The operator's side of this run's journal (dead letters, replays carried out by the hub's own
+  // writer), for the admin API. Thread rule: any thread, between open() and close().
+  StatusOr<std::unique_ptr<JournalAdmin>> open_journal_admin() { return journal_->open_admin(); }
   size_t instance_count() const { return instances_.size(); }
   size_t process_count() const;
 
