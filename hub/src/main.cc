@@ -15,6 +15,7 @@
 #include "cli/journal_commands.h"
 #include "cli/keys_command.h"
 #include "cli/ledger_command.h"
+#include "cli/live_commands.h"
 #include "cli/plugin_new.h"
 #include "cli/routes_command.h"
 #include "config/config.h"
@@ -182,6 +183,8 @@ int main(int argc, char** argv) {
       app, [](const std::string& file) { return load(file, /*inspect_plugins=*/false); });
   auto run_routes_command = simpang::hub::add_routes_commands(
       app, [](const std::string& file) { return load(file, /*inspect_plugins=*/false); });
+  auto run_live_command = simpang::hub::add_live_commands(
+      app, [](const std::string& file) { return load(file, /*inspect_plugins=*/false); });
 
   CLI11_PARSE(app, argc, argv);
 
@@ -207,6 +210,9 @@ int main(int argc, char** argv) {
     return status;
   }
   if (int status = run_routes_command(); status >= 0) {
+    return status;
+  }
+  if (int status = run_live_command(); status >= 0) {
     return status;
   }
   if (int status = run_plugin_command(); status >= 0) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "cli/live_commands.h"
 #include "router/route_table.h"
 #include "simpang/sdk/cloudevents.h"
 
@@ -188,8 +189,14 @@ int run(const Options& o, const std::function<ConfigResult(const std::string&)>&
 std::function<int()> add_routes_commands(CLI::App& app,
                                          std::function<ConfigResult(const std::string&)> load) {
   auto options = std::make_shared<Options>();
-  auto* routes = app.add_subcommand("routes", "Work with a configuration's routes");
-  routes->require_subcommand(1);
+  auto* routes = app.add_subcommand(
+      "routes",
+      "A running hub's routes and the deliveries each produced (through its admin API); "
+      "`routes test` tries events against a configuration's routes without a hub");
+  routes->require_subcommand(0, 1);
+  auto listing = std::make_shared<Options>();
+  routes->add_option("CONFIG", listing->config, "The hub's configuration file");
+  routes->add_flag("--json", listing->json_output, "The admin API's JSON, for scripts");
   auto* test = routes->add_subcommand(
       "test",
       "Which routes each event of a CloudEvents JSON-lines file matches, and where it "
@@ -202,9 +209,15 @@ std::function<int()> add_routes_commands(CLI::App& app,
                    "against it)")
       ->required();
   test->add_flag("--json", options->json_output, "One JSON object per line, for scripts");
-  return [options, test, load = std::move(load)]() -> int {
-    if (!test->parsed()) return -1;
-    return run(*options, load);
+  return [options, listing, routes, test, load = std::move(load)]() -> int {
+    if (test->parsed()) return run(*options, load);
+    if (!routes->parsed()) return -1;
+    if (listing->config.empty()) {
+      std::cerr << "routes: say CONFIG (a running hub's routes) or `routes test CONFIG --events "
+                   "FILE --from INSTANCE`\n";
+      return 2;
+    }
+    return ask_running_hub("routes", listing->config, listing->json_output, load);
   };
 }
 
