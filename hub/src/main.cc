@@ -1,15 +1,14 @@
 // The `simpang` command: run a hub, check a configuration, print versions.
 #include <fcntl.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
-
-#include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "admin/admin_server.h"
 #include "cli/journal_commands.h"
@@ -97,7 +96,7 @@ int run_command(const std::string& file, const std::optional<std::string>& durat
     }
   };
   // The admin API, when the configuration has an `admin:` section.
-  auto attach = [](simpang::hub::RunningHub& running, const simpang::hub::Config& config)
+  auto attach = [&hub, file](simpang::hub::RunningHub& running, const simpang::hub::Config& config)
       -> simpang::StatusOr<std::unique_ptr<simpang::hub::HubAttachment>> {
     if (!config.admin.enabled) {
       return std::unique_ptr<simpang::hub::HubAttachment>();
@@ -110,7 +109,9 @@ int run_command(const std::string& file, const std::optional<std::string>& durat
         running, {.config = config.admin,
                   .state_dir = config.hub.state_dir,
                   .journal_file = journal_file,
-                  .logger = spdlog::default_logger()->clone("admin")});
+                  .logger = spdlog::default_logger()->clone("admin"),
+                  .reload = [&hub] { return hub.request_reload_answered(); },
+                  .validate = [file] { return load(file); }});
     if (!admin.ok()) {
       return admin.status();
     }
@@ -157,7 +158,8 @@ int main(int argc, char** argv) {
   std::string check_file;
   check->add_option("CONFIG", check_file, "Configuration file (YAML)")->required();
 
-  auto* version = app.add_subcommand("version", "Print versions: Simpang, plugin ABI, wire protocol");
+  auto* version =
+      app.add_subcommand("version", "Print versions: Simpang, plugin ABI, wire protocol");
 
   // Spawned by the hub for `isolation: process`; not meant to be run by hand.
   auto* host = app.add_subcommand("plugin-host", "Run one plugin instance for a hub (internal)");

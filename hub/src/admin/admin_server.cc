@@ -13,6 +13,7 @@
 #include "admin/hub_metrics.h"
 #include "admin/journal_api.h"
 #include "admin/openapi.h"
+#include "admin/reload_api.h"
 #include "admin/views.h"
 #include "common/asio.h"
 #include "simpang/http/auth.h"
@@ -86,8 +87,8 @@ struct AdminServer::Core {
   std::atomic<bool> running{false};
   // Pages are written here, off the hub's loop and off the server's thread.
   boost::asio::thread_pool writer{1};
-  // Journal operations block (reads; a replay waits for the hub's writer): a thread of their own,
-  // so a slow one never holds up /metrics.
+  // Operations that block (journal reads, a replay waiting for the hub's writer, a reload): a
+  // thread of their own, so a slow one never holds up /metrics.
   std::unique_ptr<JournalApi> journal_api;
   boost::asio::thread_pool journal_worker{1};
 
@@ -152,6 +153,19 @@ struct AdminServer::Core {
   }
 
   void handle(const std::shared_ptr<Core>& self, Request request, Responder responder) {
+    if (request.path == "/api/v1/reload") {
+      bool authenticated = true;
+      auto caller = authenticate(request, responder, /*open=*/false, authenticated);
+      if (!caller) return;
+      boost::asio::post(journal_worker,
+                        [self, request = std::move(request), responder = std::move(responder),
+                         caller = std::move(*caller)]() mutable {
+                          const ReloadHooks hooks{self->options.reload, self->options.validate};
+                          self->answer(request, responder, caller,
+                                       reload_api(request, hooks, caller, *self->options.logger));
+                        });
+      return;
+    }
     if (JournalApi::handles(request.path)) {
       bool authenticated = true;
       auto caller = authenticate(request, responder, /*open=*/false, authenticated);

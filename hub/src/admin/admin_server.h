@@ -17,6 +17,8 @@
 #include <spdlog/logger.h>
 
 #include <filesystem>
+#include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 
@@ -38,6 +40,10 @@ struct AdminServerOptions {
   // files.
   std::optional<std::filesystem::path> journal_file;
   std::shared_ptr<spdlog::logger> logger;
+  // POST /api/v1/reload: how to ask the hub's main thread for a reload, and how to check the file
+  // without applying it. Empty: the endpoint answers 503.
+  std::function<std::future<ReloadAnswer>()> reload;
+  std::function<ConfigResult()> validate;
 };
 
 class AdminServer final : public HubAttachment {

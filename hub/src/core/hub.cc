@@ -1,14 +1,13 @@
 #include "core/hub.h"
 
-#include "common/protobuf_log.h"
+#include <spdlog/spdlog.h>
 
 #include <condition_variable>
 #include <map>
 #include <thread>
 
-#include <spdlog/spdlog.h>
-
 #include "common/asio.h"
+#include "common/protobuf_log.h"
 #include "core/running_hub.h"
 #include "router/route_table.h"
 
@@ -38,6 +37,17 @@ void Hub::request_reload() {
   wake_.notify_all();
 }
 
+std::future<ReloadAnswer> Hub::request_reload_answered() {
+  std::future<ReloadAnswer> answer;
+  {
+    std::lock_guard lock(mutex_);
+    answer = reload_waiters_.emplace_back().get_future();
+    ++reloads_requested_;
+  }
+  wake_.notify_all();
+  return answer;
+}
+
 int Hub::run(const RunOptions& options) {
   auto logger = spdlog::default_logger()->clone("hub");
   // protobuf's own diagnostics (a peer's invalid UTF-8, say) go through the log, rate-limited.
@@ -47,13 +57,16 @@ int Hub::run(const RunOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(settings.state_dir / "instances", ec);
   if (ec) {
-    logger->error("cannot create state directory {}: {}", settings.state_dir.string(), ec.message());
+    logger->error("cannot create state directory {}: {}", settings.state_dir.string(),
+                  ec.message());
     return kExitStartFailed;
   }
   const std::string ipc_path = (settings.state_dir / "hub.sock").string();
   if (ipc_path.size() > kMaxIpcPath) {
-    logger->error("state_dir {} is too deep: the hub's ipc socket path would be {} characters, "
-                  "the limit is {}", settings.state_dir.string(), ipc_path.size(), kMaxIpcPath);
+    logger->error(
+        "state_dir {} is too deep: the hub's ipc socket path would be {} characters, "
+        "the limit is {}",
+        settings.state_dir.string(), ipc_path.size(), kMaxIpcPath);
     return kExitStartFailed;
   }
   auto table = RouteTable::compile(config_.routes);
@@ -92,8 +105,7 @@ int Hub::run(const RunOptions& options) {
           signals.async_wait(on_signal);
           return;
         }
-        logger->info("received {}; draining and stopping",
-                     signal == SIGINT ? "SIGINT" : "SIGTERM");
+        logger->info("received {}; draining and stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
         request_stop();
       };
   signals.async_wait(on_signal);
@@ -104,25 +116,24 @@ int Hub::run(const RunOptions& options) {
   }
 
   if (started) {
-    logger->info("running {} plugin instances ({} in processes of their own), {} routes; state "
-                 "in {}",
-                 hub.instance_count(), hub.process_count(), config_.routes.size(),
-                 settings.state_dir.string());
+    logger->info(
+        "running {} plugin instances ({} in processes of their own), {} routes; state "
+        "in {}",
+        hub.instance_count(), hub.process_count(), config_.routes.size(),
+        settings.state_dir.string());
     if (options.on_running) {
       options.on_running();
     }
     if (attachment) {
       attachment->on_running();
     }
-    const auto deadline = options.duration
-                              ? std::chrono::steady_clock::now() + *options.duration
-                              : std::chrono::steady_clock::time_point::max();
+    const auto deadline = options.duration ? std::chrono::steady_clock::now() + *options.duration
+                                           : std::chrono::steady_clock::time_point::max();
     uint64_t reloads_done = 0;
     while (true) {
       std::unique_lock lock(mutex_);
-      const bool woken = wake_.wait_until(lock, deadline, [&] {
-        return stop_requested_ || reloads_requested_ > reloads_done;
-      });
+      const bool woken = wake_.wait_until(
+          lock, deadline, [&] { return stop_requested_ || reloads_requested_ > reloads_done; });
       if (!woken) {
         logger->info("ran for {} ms; draining and stopping", options.duration->count());
         break;
@@ -131,25 +142,36 @@ int Hub::run(const RunOptions& options) {
         break;
       }
       reloads_done = reloads_requested_;
+      // Every caller waiting now is answered by this reload: it reads the file as it is now.
+      std::vector<std::promise<ReloadAnswer>> waiters;
+      waiters.swap(reload_waiters_);
       lock.unlock();
+      ReloadAnswer answer;
       if (!options.reload) {
         logger->warn("reload requested, but this hub was started without a way to reload");
-        continue;
-      }
-      // An invalid file is refused whole, and the running configuration stays.
-      ConfigResult next = options.reload();
-      if (!next.ok()) {
+        answer.report.error = "this hub was started without a way to reload";
+      } else if (ConfigResult next = options.reload(); !next.ok()) {
+        // An invalid file is refused whole, and the running configuration stays.
         for (const auto& diagnostic : next.diagnostics) {
           logger->error("{}", diagnostic.to_string());
         }
         logger->error("reload refused: {} problems; still running the previous configuration",
                       next.diagnostics.size());
-        continue;
+        answer.diagnostics = std::move(next.diagnostics);
+      } else {
+        answer.report = hub.reload(std::move(*next.config));
       }
-      hub.reload(std::move(*next.config));
+      for (auto& waiter : waiters) {
+        waiter.set_value(answer);
+      }
     }
   }
 
+  {
+    // A reload asked for now will not happen: its caller gets a broken promise, not a wait.
+    std::lock_guard lock(mutex_);
+    reload_waiters_.clear();
+  }
   attachment.reset();  // it reads the hub, which stops from here on
   const bool clean = hub.stop_all(started);
   signals.cancel();

@@ -9,11 +9,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
 
 #include "config/config.h"
+#include "core/running_hub.h"
 #include "simpang/base/status.h"
 
 namespace simpang::hub {
@@ -27,6 +29,12 @@ class HubAttachment {
   virtual ~HubAttachment() = default;
   // Every plugin instance has been started. Thread rule: the hub's main thread.
   virtual void on_running() {}
+};
+
+// A reload's outcome, for a caller that asked for one (request_reload_answered).
+struct ReloadAnswer {
+  std::vector<Diagnostic> diagnostics;  // the file was refused: nothing applied
+  ReloadReport report;                  // when the file was valid
 };
 
 struct RunOptions {
@@ -60,6 +68,10 @@ class Hub {
   void request_stop();
   // Asks a running hub to reload its configuration, as SIGHUP does. Thread rule: any thread.
   void request_reload();
+  // The same, with the outcome: the file's diagnostics when it was refused, what changed when it
+  // was applied. The future is ready once the main thread has carried the reload out (or, when
+  // the hub stops first, broken). Thread rule: any thread.
+  std::future<ReloadAnswer> request_reload_answered();
 
  private:
   Config config_;
@@ -67,6 +79,7 @@ class Hub {
   std::condition_variable wake_;      // the main thread waits on it for the two requests
   bool stop_requested_ = false;       // GUARDED_BY(mutex_)
   uint64_t reloads_requested_ = 0;    // GUARDED_BY(mutex_)
+  std::vector<std::promise<ReloadAnswer>> reload_waiters_;  // GUARDED_BY(mutex_)
 };
 
 }  // namespace simpang::hub

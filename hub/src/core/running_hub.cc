@@ -181,12 +181,14 @@ bool RunningHub::stop_all(bool clean) {
   return clean;
 }
 
-void RunningHub::reload(Config next) {
+ReloadReport RunningHub::reload(Config next) {
+  ReloadReport report;
   if (next.hub.state_dir != config_.hub.state_dir || next.journal.file != config_.journal.file ||
       next.journal.backend != config_.journal.backend) {
     logger_->warn(
         "reload: hub.state_dir and the journal cannot change while running; "
         "keeping the current ones (restart the hub to change them)");
+    report.kept.push_back("hub.state_dir and journal (apply on restart)");
   }
   std::vector<const PluginInstanceConfig*> added;
   std::vector<std::string> removed;
@@ -206,12 +208,14 @@ void RunningHub::reload(Config next) {
   Status swapped = on_loop([&] { return broker_->reload(next.routes, instance_infos(next)); });
   if (!swapped.ok()) {
     logger_->error("reload refused: {}", swapped.message());
-    return;
+    report.error = swapped.message();
+    return report;
   }
   // The partners' keys and rights; connections of a revoked partner are closed.
   if (next.partner_door.listen != config_.partner_door.listen ||
       next.partner_door.secret_key != config_.partner_door.secret_key) {
     logger_->warn("reload: partner_door.listen and partner_door.secret_key apply on restart");
+    report.kept.push_back("partner_door.listen and partner_door.secret_key (apply on restart)");
   }
   on_loop([&] {
     broker_->reload_partners(next.partners);
@@ -243,6 +247,12 @@ void RunningHub::reload(Config next) {
   }
   logger_->info("reloaded {}: {} instances stopped, {} started, {} routes{}", config_.file.string(),
                 removed.size(), added.size(), config_.routes.size(), hub_section_note);
+  if (!hub_section_note.empty()) report.kept.push_back("hub settings (apply on restart)");
+  report.applied = true;
+  report.stopped = removed;
+  for (const auto* plugin : added) report.started.push_back(plugin->name);
+  report.routes = config_.routes.size();
+  return report;
 }
 
 bool RunningHub::close() {
@@ -410,9 +420,8 @@ bool RunningHub::stop_named(const std::vector<std::string>& names) {
   bool clean = true;
   std::promise<bool> children_stopped;  // whether every child process stopped cleanly
   on_loop([&] {
-    supervisor_->stop(names, [&children_stopped](bool all_clean) {
-      children_stopped.set_value(all_clean);
-    });
+    supervisor_->stop(
+        names, [&children_stopped](bool all_clean) { children_stopped.set_value(all_clean); });
     return 0;
   });
   std::vector<std::pair<std::string, bool>> stopped;  // thread instances, and whether in time

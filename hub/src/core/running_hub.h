@@ -72,6 +72,17 @@ struct RunningHubOptions {
   std::filesystem::path executable;
 };
 
+// What a reload did: which instances it stopped and started, the routes it now runs, and what it
+// kept (settings that apply on restart); or why the broker refused the new routes.
+struct ReloadReport {
+  bool applied = false;
+  std::string error;  // set when not applied
+  std::vector<std::string> stopped;
+  std::vector<std::string> started;
+  size_t routes = 0;
+  std::vector<std::string> kept;  // changes that apply only on restart
+};
+
 class RunningHub {
  public:
   // Thread rule: construct, open, start_all, stop_all, reload and close from one thread (the
@@ -91,7 +102,7 @@ class RunningHub {
   bool stop_all(bool clean);
   // Applies a new, already validated configuration: only instances whose configuration changed
   // restart, routes are swapped atomically on the loop, and what is in flight stays in flight.
-  void reload(Config next);
+  ReloadReport reload(Config next);
   // Ends the loop thread and frees everything. Returns false when a plugin thread is still
   // running library code (the caller must then leave the process at once).
   bool close();
