@@ -17,6 +17,7 @@
 #include "admin/views.h"
 #include "common/asio.h"
 #include "simpang/http/auth.h"
+#include "simpang/http/query.h"
 #include "simpang/http/server.h"
 #include "simpang/version.h"
 
@@ -32,7 +33,17 @@ using http::Response;
 const char* const kMethods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
 
 // What an endpoint is made from.
-enum class Page { kHealth, kReady, kMetrics, kOpenApi, kInstances, kRoutes, kDestinations };
+enum class Page {
+  kHealth,
+  kReady,
+  kMetrics,
+  kOpenApi,
+  kInstances,
+  kInstance,
+  kRoutes,
+  kDestinations
+};
+constexpr std::string_view kInstancePrefix = "/api/v1/instances/";
 
 struct Endpoint {
   Page page;
@@ -129,8 +140,18 @@ struct AdminServer::Core {
     responder.respond(std::move(response));
   }
 
-  Response render(Page page, const HubSnapshot& snapshot, bool authenticated) {
+  Response render(Page page, const HubSnapshot& snapshot, bool authenticated,
+                  const Request& request) {
     switch (page) {
+      case Page::kInstance: {
+        auto name =
+            http::percent_decode(std::string_view(request.path).substr(kInstancePrefix.size()));
+        auto body = name ? instance_json(snapshot, *name) : std::nullopt;
+        if (!body) {
+          return problem(404, "no instance named '" + name.value_or(request.path) + "'", request);
+        }
+        return Response::Json(200, std::move(*body));
+      }
       case Page::kReady: {
         Readiness r = readiness(snapshot, running.load(), authenticated);
         return Response::Json(r.ready ? 200 : 503, std::move(r.body));
@@ -178,13 +199,16 @@ struct AdminServer::Core {
       return;
     }
     auto found = endpoints().find(request.path);
-    if (found == endpoints().end()) {
+    static const Endpoint kInstanceEndpoint{Page::kInstance, true, false};
+    const bool one_instance =
+        request.path.size() > kInstancePrefix.size() && request.path.rfind(kInstancePrefix, 0) == 0;
+    if (found == endpoints().end() && !one_instance) {
       answer(
           request, responder, "-",
           problem(404, "no admin endpoint at " + request.path + " (see /openapi.json)", request));
       return;
     }
-    const Endpoint endpoint = found->second;
+    const Endpoint endpoint = one_instance ? kInstanceEndpoint : found->second;
     if (request.method != "GET") {
       Response r = problem(
           405,
@@ -214,7 +238,8 @@ struct AdminServer::Core {
       boost::asio::post(self->writer, [self, page, authenticated, request = std::move(request),
                                        responder = std::move(responder), caller = std::move(caller),
                                        snapshot = std::move(snapshot)]() mutable {
-        self->answer(request, responder, caller, self->render(page, snapshot, authenticated));
+        self->answer(request, responder, caller,
+                     self->render(page, snapshot, authenticated, request));
       });
     });
   }

@@ -84,6 +84,28 @@ std::string instances_json(const HubSnapshot& snapshot) {
   return dump({{"instances", std::move(list)}}) + "\n";
 }
 
+std::optional<std::string> instance_json(const HubSnapshot& snapshot, const std::string& name) {
+  for (const InstanceStatus& i : snapshot.instances) {
+    if (i.name != name) continue;
+    json body = {{"name", i.name},
+                 {"kind", i.kind},
+                 {"isolation", i.isolation},
+                 {"state", i.state},
+                 {"connected", i.connected},
+                 {"failed", i.state == "failed"},
+                 {"restarts", i.restarts},
+                 {"last_error", i.last_error.empty() ? json(nullptr) : json(i.last_error)},
+                 {"metrics", {{"counters", json::object()}, {"gauges", json::object()}}}};
+    if (!i.connected) body["why_not_ready"] = why_not_ready(i);
+    for (const PluginMetrics& m : snapshot.plugin_metrics) {
+      if (m.instance != name) continue;
+      body["metrics"] = {{"counters", m.counters}, {"gauges", m.gauges}};
+    }
+    return dump(body) + "\n";
+  }
+  return std::nullopt;
+}
+
 std::string routes_json(const HubSnapshot& snapshot) {
   json list = json::array();
   for (const RouteStatus& r : snapshot.routes) {

@@ -3,6 +3,7 @@
 // details. Pure functions of their arguments; the server (admin/admin_server.h) sends them.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "core/running_hub.h"
@@ -23,6 +24,9 @@ struct Readiness {
 Readiness readiness(const HubSnapshot& snapshot, bool running, bool detail);
 
 std::string instances_json(const HubSnapshot& snapshot);
+// One instance, with the metrics its plugin reported (ctx.count / ctx.gauge) and, when it is not
+// connected, why; nullopt when no instance has that name.
+std::optional<std::string> instance_json(const HubSnapshot& snapshot, const std::string& name);
 std::string routes_json(const HubSnapshot& snapshot);
 std::string destinations_json(const HubSnapshot& snapshot);
 

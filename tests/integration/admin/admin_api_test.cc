@@ -446,3 +446,33 @@ TEST_F(AdminApi, ServesHttpsWhenTlsIsConfigured) {
 
 }  // namespace
 }  // namespace simpang::testing
+
+namespace simpang::testing {
+namespace {
+
+TEST_F(AdminApi, OneInstanceWithItsPluginMetrics) {
+  start(flowing_config("admin:\n  port: 0\n"));
+  // The source reports its metrics with its heartbeats (200 ms here).
+  json source;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        Answer a = curl("/api/v1/instances/source");
+        source = json::parse(a.body, nullptr, false);
+        return a.status == 200 && !source["metrics"]["counters"].empty();
+      },
+      seconds(30)))
+      << source << log();
+  EXPECT_EQ(source["name"], "source");
+  EXPECT_EQ(source["kind"], "source");
+  EXPECT_EQ(source["connected"], true);
+  EXPECT_TRUE(source["metrics"]["gauges"].is_object());
+  Answer missing = curl("/api/v1/instances/nobody");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(json::parse(missing.body)["detail"], "no instance named 'nobody'");
+  Answer escaped = curl("/api/v1/instances/si%6Ek");
+  EXPECT_EQ(escaped.status, 200) << escaped.body;
+  EXPECT_EQ(json::parse(escaped.body)["name"], "sink");
+}
+
+}  // namespace
+}  // namespace simpang::testing
