@@ -254,7 +254,7 @@ void HrScim::list(Context& ctx, Call& call, const std::string& type, const json&
   ListLimits limits{config_.max_results, {config_.max_filter_length, config_.max_filter_depth}};
   auto answer = list_response(std::move(resources), params, limits);
   if (!answer.ok()) {
-    const std::string& m = answer.status().message();
+    const std::string m = answer.status().message();
     const size_t colon = m.find(": ");
     ctx.count("requests_refused");
     return call.respond(scim_error(400, m.substr(0, colon), m.substr(colon + 2)));
@@ -300,7 +300,7 @@ void HrScim::write(Context& ctx, std::shared_ptr<Call> call, const std::string& 
   if (!after.is_null()) {
     auto checked = normalise(type, std::move(after), before, row.id, etag(row.version), now_ms());
     if (!checked.ok()) {
-      const std::string& m = checked.status().message();
+      const std::string m = checked.status().message();
       const size_t colon = m.find(": ");
       ctx.count("requests_refused");
       return call->respond(scim_error(400, m.substr(0, colon), m.substr(colon + 2)));
