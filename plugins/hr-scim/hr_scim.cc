@@ -37,7 +37,8 @@ std::string new_id() {
   char out[37];
   std::snprintf(out, sizeof(out), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
                 static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
-                static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+                static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
   return out;
 }
 
@@ -142,7 +143,8 @@ void HrScim::admit(Context& ctx, Request request, Responder responder) {
   auto who = authorization == nullptr ? StatusOr<size_t>(Status::Error("no Authorization header"))
                                       : auth_->authenticate(*authorization);
   if (!who.ok()) {
-    Response r = scim_error(401, "", "a client's bearer token is required: " + who.status().message());
+    Response r =
+        scim_error(401, "", "a client's bearer token is required: " + who.status().message());
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"scim\"");
     return refuse(std::move(r));
   }
@@ -154,8 +156,10 @@ void HrScim::admit(Context& ctx, Request request, Responder responder) {
                    [](unsigned char c) { return std::tolower(c); });
     if (content_type.rfind("application/scim+json", 0) != 0 &&
         content_type.rfind("application/json", 0) != 0) {
-      return refuse(scim_error(415, "", "Content-Type must be application/scim+json (or application/json), got '" +
-                                            content_type + "'"));
+      return refuse(
+          scim_error(415, "",
+                     "Content-Type must be application/scim+json (or application/json), got '" +
+                         content_type + "'"));
     }
     call->body = json::parse(q.body, nullptr, false);
     if (call->body.is_discarded()) {
@@ -165,7 +169,8 @@ void HrScim::admit(Context& ctx, Request request, Responder responder) {
   ctx.post([this, &ctx, call] { serve(ctx, call); });
 }
 
-std::string HrScim::location(const Call& call, const std::string& type, const std::string& id) const {
+std::string HrScim::location(const Call& call, const std::string& type,
+                             const std::string& id) const {
   std::string base = config_.base_url;
   if (base.empty()) {
     const std::string* host = call.request.header("Host");
@@ -179,11 +184,15 @@ void HrScim::serve(Context& ctx, std::shared_ptr<Call> call) {
   const std::string rest = q.path.substr(std::string(kPrefix).size());
   const std::string& method = q.method;
   auto params = decode_query(q.query);
-  if (!params) return call->respond(scim_error(400, "invalidSyntax", "the query string is not valid percent-encoding"));
+  if (!params)
+    return call->respond(
+        scim_error(400, "invalidSyntax", "the query string is not valid percent-encoding"));
   if (rest == "/ServiceProviderConfig" || rest == "/Schemas" || rest == "/ResourceTypes") {
-    if (method != "GET") return call->respond(scim_error(405, "", method + " " + rest + ": only GET"));
+    if (method != "GET")
+      return call->respond(scim_error(405, "", method + " " + rest + ": only GET"));
     const std::string base = location(*call, "", "");
-    return call->respond(scim_json(200, discovery(rest.substr(1), base.substr(0, base.size() - 2), config_).dump()));
+    return call->respond(
+        scim_json(200, discovery(rest.substr(1), base.substr(0, base.size() - 2), config_).dump()));
   }
   std::string type, id;
   for (const char* t : {"Users", "Groups"}) {
@@ -196,7 +205,10 @@ void HrScim::serve(Context& ctx, std::shared_ptr<Call> call) {
     }
   }
   if (type.empty()) {
-    return call->respond(scim_error(404, "", rest + ": no such endpoint (Users, Groups, ServiceProviderConfig, Schemas, ResourceTypes)"));
+    return call->respond(scim_error(
+        404, "",
+        rest +
+            ": no such endpoint (Users, Groups, ServiceProviderConfig, Schemas, ResourceTypes)"));
   }
   if (id == ".search") {
     if (method != "POST") return call->respond(scim_error(405, "", ".search takes POST"));
@@ -206,7 +218,8 @@ void HrScim::serve(Context& ctx, std::shared_ptr<Call> call) {
       search[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
       if (it.value().is_array()) {
         std::string joined;
-        for (const json& a : it.value()) joined += (joined.empty() ? "" : ",") + (a.is_string() ? a.get<std::string>() : a.dump());
+        for (const json& a : it.value())
+          joined += (joined.empty() ? "" : ",") + (a.is_string() ? a.get<std::string>() : a.dump());
         search[it.key()] = joined;
       }
     }
@@ -217,13 +230,16 @@ void HrScim::serve(Context& ctx, std::shared_ptr<Call> call) {
     if (method == "POST") return write(ctx, call, type, "");
     return call->respond(scim_error(405, "", method + " on /" + type + "s: use GET or POST"));
   }
-  if (method == "POST") return call->respond(scim_error(405, "", "POST on a resource: use PUT or PATCH"));
+  if (method == "POST")
+    return call->respond(scim_error(405, "", "POST on a resource: use PUT or PATCH"));
   if (method == "GET") {
     auto row = store_->get(config_.clients[call->client].name, type, id);
-    if (!row.ok()) return call->respond(scim_error(500, "", "the store failed: " + row.status().message()));
+    if (!row.ok())
+      return call->respond(scim_error(500, "", "the store failed: " + row.status().message()));
     if (!*row) return call->respond(scim_error(404, "", type + " " + id + " not found"));
     const std::string tag = etag((*row)->version);
-    if (const std::string* none = q.header("If-None-Match"); none != nullptr && tag_listed(*none, tag)) {
+    if (const std::string* none = q.header("If-None-Match");
+        none != nullptr && tag_listed(*none, tag)) {
       Response r;
       r.status = 304;
       r.content_type.clear();
@@ -233,7 +249,8 @@ void HrScim::serve(Context& ctx, std::shared_ptr<Call> call) {
     json resource = json::parse((*row)->json);
     resource["meta"]["location"] = location(*call, type, id);
     auto projected = project(resource, *params);
-    if (!projected.ok()) return call->respond(scim_error(400, "invalidPath", projected.status().message()));
+    if (!projected.ok())
+      return call->respond(scim_error(400, "invalidPath", projected.status().message()));
     Response r = scim_json(200, projected->dump(-1, ' ', false, json::error_handler_t::replace));
     r.headers.emplace_back("ETag", tag);
     return call->respond(std::move(r));
@@ -243,7 +260,8 @@ void HrScim::serve(Context& ctx, std::shared_ptr<Call> call) {
 
 void HrScim::list(Context& ctx, Call& call, const std::string& type, const json& params) {
   auto rows = store_->all(config_.clients[call.client].name, type);
-  if (!rows.ok()) return call.respond(scim_error(500, "", "the store failed: " + rows.status().message()));
+  if (!rows.ok())
+    return call.respond(scim_error(500, "", "the store failed: " + rows.status().message()));
   std::vector<json> resources;
   resources.reserve(rows->size());
   for (const ResourceRow& row : *rows) {
@@ -269,13 +287,15 @@ void HrScim::write(Context& ctx, std::shared_ptr<Call> call, const std::string& 
   std::optional<ResourceRow> existing;
   if (!id.empty()) {
     auto row = store_->get(client.name, type, id);
-    if (!row.ok()) return call->respond(scim_error(500, "", "the store failed: " + row.status().message()));
+    if (!row.ok())
+      return call->respond(scim_error(500, "", "the store failed: " + row.status().message()));
     if (!*row) return call->respond(scim_error(404, "", type + " " + id + " not found"));
     existing = std::move(**row);
     if (const std::string* match = q.header("If-Match");
         match != nullptr && !tag_listed(*match, etag(existing->version))) {
-      return call->respond(scim_error(412, "", "If-Match " + *match + " does not match the current version " +
-                                                   etag(existing->version)));
+      return call->respond(scim_error(
+          412, "",
+          "If-Match " + *match + " does not match the current version " + etag(existing->version)));
     }
   }
   const json before = existing ? json::parse(existing->json) : json();
@@ -284,7 +304,8 @@ void HrScim::write(Context& ctx, std::shared_ptr<Call> call, const std::string& 
     after = nullptr;
   } else if (q.method == "PATCH") {
     after = before;
-    PatchLimits limits{{config_.max_filter_length, config_.max_filter_depth}, config_.max_operations};
+    PatchLimits limits{{config_.max_filter_length, config_.max_filter_depth},
+                       config_.max_operations};
     if (auto error = apply_patch(after, call->body, limits)) {
       ctx.count("requests_refused");
       return call->respond(scim_error(error->status, error->scim_type, error->detail));
@@ -308,14 +329,18 @@ void HrScim::write(Context& ctx, std::shared_ptr<Call> call, const std::string& 
     after = std::move(*checked);
     row.name_key = name_key(type, after);
     auto same = store_->by_name(client.name, type, row.name_key);
-    if (!same.ok()) return call->respond(scim_error(500, "", "the store failed: " + same.status().message()));
+    if (!same.ok())
+      return call->respond(scim_error(500, "", "the store failed: " + same.status().message()));
     if (type == "User" && *same && (*same)->id != row.id) {
       ctx.count("requests_refused");
-      return call->respond(scim_error(409, "uniqueness", "userName '" + after.value("userName", "") +
-                                                             "' is taken (compared case-insensitively) by " + (*same)->id));
+      return call->respond(scim_error(409, "uniqueness",
+                                      "userName '" + after.value("userName", "") +
+                                          "' is taken (compared case-insensitively) by " +
+                                          (*same)->id));
     }
     if (q.method == "PATCH" && after == before) {
-      // Nothing changed: no new version (RFC 7644 3.5.2 lets a no-op PATCH answer 204 or the resource).
+      // Nothing changed: no new version (RFC 7644 3.5.2 lets a no-op PATCH answer 204 or the
+      // resource).
       after["meta"]["location"] = location(*call, type, row.id);
       Response r = scim_json(200, after.dump());
       r.headers.emplace_back("ETag", etag(existing->version));
@@ -338,7 +363,8 @@ void HrScim::write(Context& ctx, std::shared_ptr<Call> call, const std::string& 
     shown["meta"]["location"] = location(*call, type, row.id);
     body = shown.dump(-1, ' ', false, json::error_handler_t::replace);
   }
-  finish(ctx, std::move(call), std::move(row), q.method == "DELETE", std::move(events), status, std::move(body));
+  finish(ctx, std::move(call), std::move(row), q.method == "DELETE", std::move(events), status,
+         std::move(body));
 }
 
 void HrScim::finish(Context& ctx, std::shared_ptr<Call> call, ResourceRow row, bool remove,
@@ -355,7 +381,8 @@ void HrScim::finish(Context& ctx, std::shared_ptr<Call> call, ResourceRow row, b
   } else {
     answer = scim_json(status, std::move(body));
     answer.headers.emplace_back("ETag", etag(row.version));
-    answer.headers.emplace_back("Location", json::parse(answer.body)["meta"]["location"].get<std::string>());
+    answer.headers.emplace_back("Location",
+                                json::parse(answer.body)["meta"]["location"].get<std::string>());
   }
   ctx.count("changes_committed");
   if (events.empty()) return call->respond(std::move(answer));
@@ -368,11 +395,12 @@ void HrScim::finish(Context& ctx, std::shared_ptr<Call> call, ResourceRow row, b
     // The change is committed and its events stay in the outbox, published again until the hub
     // takes them; the client is told the answer is not yet final.
     ctx.count("publish_failures");
-    Response r = scim_error(503, "", "the change is kept but the hub has not confirmed its events (" +
-                                         (result.kind() == PublishResult::Kind::kRejected
-                                              ? result.rejections().front().reason
-                                              : result.message()) +
-                                         "); GET the resource before sending it again");
+    Response r = scim_error(
+        503, "",
+        "the change is kept but the hub has not confirmed its events (" +
+            (result.kind() == PublishResult::Kind::kRejected ? result.rejections().front().reason
+                                                             : result.message()) +
+            "); GET the resource before sending it again");
     r.headers.emplace_back("Retry-After", "1");
     call->respond(std::move(r));
   };

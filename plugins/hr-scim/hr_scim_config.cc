@@ -16,8 +16,8 @@ template <typename T>
 T within(ConfigReader& config, std::string_view key, T fallback, T minimum, T maximum) {
   const T value = config.optional<T>(key, fallback);
   if (value < minimum || value > maximum) {
-    throw config.error(key, "must be " + std::to_string(minimum) + " to " + std::to_string(maximum) +
-                                ", got " + std::to_string(value));
+    throw config.error(key, "must be " + std::to_string(minimum) + " to " +
+                                std::to_string(maximum) + ", got " + std::to_string(value));
   }
   return value;
 }
@@ -31,14 +31,17 @@ HrScimConfig read_config(const nlohmann::json& json) {
   out.port = static_cast<uint16_t>(within<uint32_t>(config, "port", 0, 0, 65535));
   out.source = config.optional<std::string>("source", out.source);
   out.base_url = config.optional<std::string>("base_url", out.base_url);
-  out.max_body_bytes = within<uint64_t>(config, "max_body_bytes", out.max_body_bytes, 1024, 64 << 20);
+  out.max_body_bytes =
+      within<uint64_t>(config, "max_body_bytes", out.max_body_bytes, 1024, 64 << 20);
   out.max_results = within<uint64_t>(config, "max_results", out.max_results, 1, 10000);
-  out.max_filter_length = within<uint64_t>(config, "max_filter_length", out.max_filter_length, 16, 65536);
+  out.max_filter_length =
+      within<uint64_t>(config, "max_filter_length", out.max_filter_length, 16, 65536);
   out.max_filter_depth = within<uint64_t>(config, "max_filter_depth", out.max_filter_depth, 1, 64);
   out.max_operations = within<uint64_t>(config, "max_operations", out.max_operations, 1, 10000);
   out.max_connections = within<uint64_t>(config, "max_connections", out.max_connections, 1, 100000);
   out.max_in_flight = within<uint64_t>(config, "max_in_flight", out.max_in_flight, 1, 100000);
-  out.publish_timeout = config.optional<std::chrono::milliseconds>("publish_timeout", out.publish_timeout);
+  out.publish_timeout =
+      config.optional<std::chrono::milliseconds>("publish_timeout", out.publish_timeout);
   out.republish_interval =
       config.optional<std::chrono::milliseconds>("republish_interval", out.republish_interval);
   out.threads = within<int>(config, "threads", out.threads, 1, 64);
@@ -53,12 +56,14 @@ HrScimConfig read_config(const nlohmann::json& json) {
     throw config.error("republish_interval", "must be at least 100ms");
   }
   if (!clients.is_array() || clients.empty()) {
-    throw config.error("clients", "must be a non-empty list of clients (name, token, organisation_id)");
+    throw config.error("clients",
+                       "must be a non-empty list of clients (name, token, organisation_id)");
   }
   std::set<std::string> names;
   for (size_t i = 0; i < clients.size(); ++i) {
     const std::string path = config.path_of("clients") + "[" + std::to_string(i) + "]";
-    if (!clients[i].is_object()) throw ConfigError(path + ": must be a mapping with name, token, organisation_id");
+    if (!clients[i].is_object())
+      throw ConfigError(path + ": must be a mapping with name, token, organisation_id");
     ConfigReader reader(clients[i], path);
     ScimClient client;
     client.name = reader.required<std::string>("name");
@@ -70,7 +75,8 @@ HrScimConfig read_config(const nlohmann::json& json) {
     }
     if (client.token.size() < 16) throw reader.error("token", "must be at least 16 characters");
     if (client.organisation_id.empty()) throw reader.error("organisation_id", "must not be empty");
-    if (!names.insert(client.name).second) throw reader.error("name", "'" + client.name + "' names two clients");
+    if (!names.insert(client.name).second)
+      throw reader.error("name", "'" + client.name + "' names two clients");
     out.clients.push_back(std::move(client));
   }
   return out;

@@ -24,7 +24,7 @@ struct HrScimConfig {
   std::string source = "/hr/scim";
   std::string base_url;  // meta.location's base; empty: http://<Host header>
   size_t max_body_bytes = 1024 * 1024;
-  size_t max_results = 200;    // most resources in one list answer (filter.maxResults)
+  size_t max_results = 200;  // most resources in one list answer (filter.maxResults)
   size_t max_filter_length = 4096;
   size_t max_filter_depth = 16;
   size_t max_operations = 100;  // PATCH operations in one request

@@ -43,7 +43,8 @@ std::string email(const json& user) {
       chosen = &e;
       break;
     }
-    if (chosen == nullptr || (type != nullptr && type->is_string() && iequals(type->get<std::string>(), "work"))) {
+    if (chosen == nullptr ||
+        (type != nullptr && type->is_string() && iequals(type->get<std::string>(), "work"))) {
       chosen = &e;
     }
   }
@@ -68,7 +69,8 @@ talent::Person person(const EventContext& context, const json& user) {
   };
   add_id("scim:" + context.client, id);
   add_id("scim:" + context.client + ":externalId", text_at(user, "", "externalId", nullptr));
-  add_id("hr:" + context.organisation_id, text_at(user, kEnterpriseSchema, "employeeNumber", nullptr));
+  add_id("hr:" + context.organisation_id,
+         text_at(user, kEnterpriseSchema, "employeeNumber", nullptr));
   p.set_display_name(display_name(user));
   p.set_email(email(user));
   p.set_segment(talent::SEGMENT_INDUSTRY);
@@ -137,26 +139,32 @@ std::vector<simpang::v1::Event> user_change_events(const EventContext& context, 
   const talent::Person now_person = person(context, after);
   const talent::Employment now_job = employment(context, after, active(after), now_ms);
   if (before.is_null()) {
-    events.push_back(make(context, id, version, "registered", "talent.person.registered", now_person, now_ms));
+    events.push_back(
+        make(context, id, version, "registered", "talent.person.registered", now_person, now_ms));
     if (employment_key(now_job) != "\n\n" || !active(after)) {
-      events.push_back(make(context, id, version, "employment", "talent.employment.updated", now_job, now_ms));
+      events.push_back(
+          make(context, id, version, "employment", "talent.employment.updated", now_job, now_ms));
     }
     if (!active(after)) {
-      events.push_back(make(context, id, version, "deactivated", "talent.person.deactivated", now_person, now_ms));
+      events.push_back(make(context, id, version, "deactivated", "talent.person.deactivated",
+                            now_person, now_ms));
     }
     return events;
   }
   talent::Person old_person = person(context, before);
   if (old_person.SerializeAsString() != now_person.SerializeAsString()) {
-    events.push_back(make(context, id, version, "updated", "talent.person.updated", now_person, now_ms));
+    events.push_back(
+        make(context, id, version, "updated", "talent.person.updated", now_person, now_ms));
   }
   const bool was_active = active(before), is_active = active(after);
   const talent::Employment old_job = employment(context, before, was_active, now_ms);
   if (employment_key(old_job) != employment_key(now_job) || was_active != is_active) {
-    events.push_back(make(context, id, version, "employment", "talent.employment.updated", now_job, now_ms));
+    events.push_back(
+        make(context, id, version, "employment", "talent.employment.updated", now_job, now_ms));
   }
   if (was_active && !is_active) {
-    events.push_back(make(context, id, version, "deactivated", "talent.person.deactivated", now_person, now_ms));
+    events.push_back(
+        make(context, id, version, "deactivated", "talent.person.deactivated", now_person, now_ms));
   }
   return events;
 }

@@ -1,9 +1,10 @@
 // SCIM filter and path parsing and evaluation; see scim_filter.h.
 #include "scim_filter.h"
 
+#include <google/protobuf/util/time_util.h>
+
 #include <algorithm>
 #include <cctype>
-#include <google/protobuf/util/time_util.h>
 
 namespace simpang::plugins::hr_scim {
 namespace {
@@ -47,8 +48,7 @@ StatusOr<AttrPath> split_path(std::string_view token) {
   auto valid = [](const std::string& n) {
     return !n.empty() && std::isalpha(static_cast<unsigned char>(n[0])) &&
            std::all_of(n.begin(), n.end(), [](char c) {
-             return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
-                    c == '$';
+             return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '$';
            });
   };
   if (!valid(path.name) || (dot != std::string_view::npos && !valid(path.sub))) {
@@ -65,7 +65,8 @@ class Parser {
     auto f = parse_or(0);
     if (!f.ok()) return f;
     skip_space();
-    if (pos_ != text_.size()) return fail("unexpected '" + std::string(text_.substr(pos_, 10)) + "'");
+    if (pos_ != text_.size())
+      return fail("unexpected '" + std::string(text_.substr(pos_, 10)) + "'");
     return f;
   }
 
@@ -78,7 +79,8 @@ class Parser {
     if (!attr.ok()) return fail(attr.status().message());
     out.attr = std::move(*attr);
     if (pos_ < text_.size() && text_[pos_] == '[') {
-      if (!out.attr.sub.empty()) return fail("a value filter applies to a multi-valued attribute, not a sub-attribute");
+      if (!out.attr.sub.empty())
+        return fail("a value filter applies to a multi-valued attribute, not a sub-attribute");
       ++pos_;
       auto f = parse_or(1);
       if (!f.ok()) return f.status();
@@ -94,7 +96,8 @@ class Parser {
         if (out.filtered_sub.empty()) return fail("expected a sub-attribute name after ']'.");
       }
     }
-    if (pos_ != text_.size()) return fail("unexpected '" + std::string(text_.substr(pos_, 10)) + "'");
+    if (pos_ != text_.size())
+      return fail("unexpected '" + std::string(text_.substr(pos_, 10)) + "'");
     return out;
   }
 
@@ -238,12 +241,14 @@ class Parser {
       return node;
     }
     if (std::find(std::begin(kOps), std::end(kOps), op) == std::end(kOps)) {
-      return fail("expected a comparison operator (eq, ne, co, sw, ew, gt, ge, lt, le) or pr, got '" +
-                  op + "'");
+      return fail(
+          "expected a comparison operator (eq, ne, co, sw, ew, gt, ge, lt, le) or pr, got '" + op +
+          "'");
     }
     pos_ += 2;
     node->op = op;
-    if (pos_ >= text_.size() || text_[pos_] != ' ') return fail("expected a space and a value after '" + op + "'");
+    if (pos_ >= text_.size() || text_[pos_] != ' ')
+      return fail("expected a space and a value after '" + op + "'");
     skip_space();
     auto value = comp_value();
     if (!value.ok()) return value.status();
@@ -273,9 +278,18 @@ class Parser {
     size_t end = pos_;
     while (end < text_.size() && text_[end] != ' ' && text_[end] != ')' && text_[end] != ']') ++end;
     word = text_.substr(pos_, end - pos_);
-    if (word == "true") { pos_ = end; return json(true); }
-    if (word == "false") { pos_ = end; return json(false); }
-    if (word == "null") { pos_ = end; return json(nullptr); }
+    if (word == "true") {
+      pos_ = end;
+      return json(true);
+    }
+    if (word == "false") {
+      pos_ = end;
+      return json(false);
+    }
+    if (word == "null") {
+      pos_ = end;
+      return json(nullptr);
+    }
     json number = json::parse(word, nullptr, false);
     if (word.empty() || number.is_discarded() || !number.is_number()) {
       return fail("expected a value (a \"string\", a number, true, false or null), got '" +
@@ -302,9 +316,10 @@ bool compare_one(const std::string& op, const json& actual, const json& expected
     bool equal;
     if (actual.is_string() && expected.is_string()) {
       const auto ta = as_time(actual), te = as_time(expected);
-      equal = ta && te ? *ta == *te
-                       : (case_exact ? actual == expected
-                                     : iequals(actual.get<std::string>(), expected.get<std::string>()));
+      equal = ta && te
+                  ? *ta == *te
+                  : (case_exact ? actual == expected
+                                : iequals(actual.get<std::string>(), expected.get<std::string>()));
     } else if (actual.is_number() && expected.is_number()) {
       equal = actual.get<double>() == expected.get<double>();
     } else {
@@ -315,7 +330,10 @@ bool compare_one(const std::string& op, const json& actual, const json& expected
   if (op == "co" || op == "sw" || op == "ew") {
     if (!actual.is_string()) return false;
     std::string a = actual.get<std::string>(), e = expected.get<std::string>();
-    if (!case_exact) { a = lower(a); e = lower(e); }
+    if (!case_exact) {
+      a = lower(a);
+      e = lower(e);
+    }
     if (op == "co") return a.find(e) != std::string::npos;
     if (op == "sw") return a.rfind(e, 0) == 0;
     return a.size() >= e.size() && a.compare(a.size() - e.size(), e.size(), e) == 0;
@@ -326,7 +344,9 @@ bool compare_one(const std::string& op, const json& actual, const json& expected
     order = compare_values(actual, expected, true);
   } else if (actual.is_string() && expected.is_string()) {
     const auto ta = as_time(actual), te = as_time(expected);
-    order = ta && te ? (*ta < *te ? -1 : *ta > *te ? 1 : 0)
+    order = ta && te ? (*ta < *te   ? -1
+                        : *ta > *te ? 1
+                                    : 0)
                      : compare_values(actual, expected, case_exact);
   } else {
     return false;
@@ -356,7 +376,8 @@ std::vector<const json*> values_of(const json& resource, const AttrPath& path) {
   if (v == nullptr) return out;
   auto add = [&](const json& item) {
     if (!path.sub.empty()) {
-      if (const json* s = item.is_object() ? find_member(item, path.sub) : nullptr) out.push_back(s);
+      if (const json* s = item.is_object() ? find_member(item, path.sub) : nullptr)
+        out.push_back(s);
     } else if (item.is_object()) {
       if (const json* s = find_member(item, "value")) out.push_back(s);
     } else {
@@ -376,8 +397,9 @@ std::vector<const json*> values_of(const json& resource, const AttrPath& path) {
 }  // namespace
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower_char(x) == lower_char(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return lower_char(x) == lower_char(y);
+         });
 }
 
 std::string AttrPath::text() const {
@@ -424,7 +446,8 @@ int compare_values(const json& a, const json& b, bool case_exact) {
     const std::string y = case_exact ? b.get<std::string>() : lower(b.get<std::string>());
     return x.compare(y) < 0 ? -1 : x.compare(y) > 0 ? 1 : 0;
   }
-  if (a.is_boolean() && b.is_boolean()) return a.get<bool>() == b.get<bool>() ? 0 : a.get<bool>() ? 1 : -1;
+  if (a.is_boolean() && b.is_boolean())
+    return a.get<bool>() == b.get<bool>() ? 0 : a.get<bool>() ? 1 : -1;
   return a.is_null() ? (b.is_null() ? 0 : 1) : (b.is_null() ? -1 : 0);
 }
 
@@ -434,7 +457,8 @@ StatusOr<std::unique_ptr<Filter>> parse_filter(std::string_view text, const Filt
                          " characters long, more than the " + std::to_string(limits.max_length) +
                          " accepted");
   }
-  if (text.find_first_not_of(' ') == std::string_view::npos) return Status::Error("the filter is empty");
+  if (text.find_first_not_of(' ') == std::string_view::npos)
+    return Status::Error("the filter is empty");
   return Parser(text, limits).whole();
 }
 

@@ -38,9 +38,9 @@ struct AttrPath {
 struct Filter {
   enum class Kind { kCompare, kPresent, kAnd, kOr, kNot, kValuePath };
   Kind kind = Kind::kCompare;
-  AttrPath attr;                         // kCompare, kPresent, kValuePath
-  std::string op;                        // kCompare: eq ne co sw ew gt ge lt le (lower case)
-  nlohmann::json value;                  // kCompare: string, number, boolean or null
+  AttrPath attr;         // kCompare, kPresent, kValuePath
+  std::string op;        // kCompare: eq ne co sw ew gt ge lt le (lower case)
+  nlohmann::json value;  // kCompare: string, number, boolean or null
   std::vector<std::unique_ptr<Filter>> children;  // kAnd/kOr: 2; kNot and kValuePath: 1
 };
 

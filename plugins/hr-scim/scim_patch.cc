@@ -20,8 +20,10 @@ bool is_readonly(const AttrPath& path) {
 // Only `active`'s value is taken either way.
 void coerce_active(const std::string& name, json& value) {
   if (iequals(name, "active") && value.is_string()) {
-    if (iequals(value.get<std::string>(), "true")) value = true;
-    else if (iequals(value.get<std::string>(), "false")) value = false;
+    if (iequals(value.get<std::string>(), "true"))
+      value = true;
+    else if (iequals(value.get<std::string>(), "false"))
+      value = false;
   }
 }
 
@@ -56,7 +58,8 @@ std::optional<ScimError> set_attr(json& resource, const AttrPath& path, json val
     json& parent = member(*base, path.name);
     if (parent.is_null()) parent = json::object();
     if (!parent.is_object()) {
-      return bad("invalidPath", "'" + path.name + "' is multi-valued: select elements with a filter");
+      return bad("invalidPath",
+                 "'" + path.name + "' is multi-valued: select elements with a filter");
     }
     coerce_active(path.sub, value);
     member(parent, path.sub) = std::move(value);
@@ -67,7 +70,8 @@ std::optional<ScimError> set_attr(json& resource, const AttrPath& path, json val
   if (add && target.is_array()) {
     if (value.is_array()) {
       for (json& v : value) {
-        if (std::find(target.begin(), target.end(), v) == target.end()) target.push_back(std::move(v));
+        if (std::find(target.begin(), target.end(), v) == target.end())
+          target.push_back(std::move(v));
       }
     } else {
       target.push_back(std::move(value));
@@ -82,7 +86,8 @@ std::optional<ScimError> set_attr(json& resource, const AttrPath& path, json val
 
 std::optional<ScimError> apply_without_path(json& resource, const std::string& op, json value) {
   if (!value.is_object()) {
-    return bad("invalidValue", "an operation without 'path' takes an object of attributes as 'value'");
+    return bad("invalidValue",
+               "an operation without 'path' takes an object of attributes as 'value'");
   }
   for (auto it = value.begin(); it != value.end(); ++it) {
     AttrPath path;
@@ -107,8 +112,8 @@ std::optional<json> element_from_filter(const Filter& f) {
   return json{{f.attr.name, f.value}};
 }
 
-std::optional<ScimError> apply_filtered(json& resource, const std::string& op, const PatchPath& path,
-                                        const json* value) {
+std::optional<ScimError> apply_filtered(json& resource, const std::string& op,
+                                        const PatchPath& path, const json* value) {
   if (is_readonly(path.attr)) return bad("mutability", "'" + path.attr.text() + "' is readOnly");
   json* base = container(resource, path.attr, op == "add");
   json* list = base == nullptr ? nullptr : find_member(*base, path.attr.name);
@@ -145,7 +150,8 @@ std::optional<ScimError> apply_filtered(json& resource, const std::string& op, c
       ++it;
     }
   } else if (list != nullptr && !list->is_null()) {
-    return bad("invalidPath", "'" + path.attr.text() + "' is not multi-valued: a value filter selects nothing in it");
+    return bad("invalidPath", "'" + path.attr.text() +
+                                  "' is not multi-valued: a value filter selects nothing in it");
   }
   if (hits > 0) return std::nullopt;
   if (op == "add") {
@@ -215,8 +221,8 @@ std::optional<ScimError> apply_patch(json& resource, const json& body, const Pat
   }
   if (ops->size() > limits.max_operations) {
     return ScimError{413, "tooMany",
-                     "at most " + std::to_string(limits.max_operations) + " operations in one PATCH, got " +
-                         std::to_string(ops->size())};
+                     "at most " + std::to_string(limits.max_operations) +
+                         " operations in one PATCH, got " + std::to_string(ops->size())};
   }
   json working = resource;
   for (size_t i = 0; i < ops->size(); ++i) {
@@ -227,7 +233,8 @@ std::optional<ScimError> apply_patch(json& resource, const json& body, const Pat
       return bad("invalidSyntax", at + ".op: required, one of add, replace, remove");
     }
     std::string op = op_value->get<std::string>();
-    std::transform(op.begin(), op.end(), op.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(op.begin(), op.end(), op.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     if (op != "add" && op != "replace" && op != "remove") {
       return bad("invalidSyntax", at + ".op: must be add, replace or remove, got '" + op + "'");
     }

@@ -54,7 +54,8 @@ simpang::http::Response scim_json(int status, std::string body) {
   return r;
 }
 
-simpang::http::Response scim_error(int status, const std::string& scim_type, const std::string& detail) {
+simpang::http::Response scim_error(int status, const std::string& scim_type,
+                                   const std::string& detail) {
   nlohmann::ordered_json error;
   error["schemas"] = {kErrorSchema};
   error["status"] = std::to_string(status);
@@ -109,7 +110,8 @@ StatusOr<json> normalise(const std::string& type, json r, const json& before, co
   }
   for (const json& s : *schemas) {
     if (!s.is_string() || (s != core && !(type == "User" && s == kEnterpriseSchema))) {
-      return refusal("invalidValue", "schemas: " + s.dump() + " is not a schema of " + type + "s here");
+      return refusal("invalidValue",
+                     "schemas: " + s.dump() + " is not a schema of " + type + "s here");
     }
   }
   for (const char* readonly : {"id", "meta"}) {
@@ -128,7 +130,8 @@ StatusOr<json> normalise(const std::string& type, json r, const json& before, co
     if (const json* active = find_member(r, "active"); active != nullptr && !active->is_boolean()) {
       return refusal("invalidValue", "active: must be true or false, got " + active->dump());
     }
-    for (const char* text : {"externalId", "displayName", "title", "nickName", "userType", "locale"}) {
+    for (const char* text :
+         {"externalId", "displayName", "title", "nickName", "userType", "locale"}) {
       if (const json* v = find_member(r, text); v != nullptr && !v->is_string() && !v->is_null()) {
         return refusal("invalidValue", std::string(text) + ": must be a string");
       }
@@ -142,19 +145,26 @@ StatusOr<json> normalise(const std::string& type, json r, const json& before, co
       if (!v->is_array()) return refusal("invalidValue", std::string(multi) + ": must be an array");
       for (size_t i = 0; i < v->size(); ++i) {
         if (!(*v)[i].is_object()) {
-          return refusal("invalidValue", std::string(multi) + "[" + std::to_string(i) + "]: must be an object");
+          return refusal("invalidValue",
+                         std::string(multi) + "[" + std::to_string(i) + "]: must be an object");
         }
       }
     }
     if (const json* ext = find_member(r, kEnterpriseSchema)) {
-      if (!ext->is_object()) return refusal("invalidValue", std::string(kEnterpriseSchema) + ": must be an object");
-      for (const char* text : {"employeeNumber", "costCenter", "organization", "division", "department"}) {
-        if (const json* v = find_member(*ext, text); v != nullptr && !v->is_string() && !v->is_null()) {
-          return refusal("invalidValue", std::string(kEnterpriseSchema) + ":" + text + ": must be a string");
+      if (!ext->is_object())
+        return refusal("invalidValue", std::string(kEnterpriseSchema) + ": must be an object");
+      for (const char* text :
+           {"employeeNumber", "costCenter", "organization", "division", "department"}) {
+        if (const json* v = find_member(*ext, text);
+            v != nullptr && !v->is_string() && !v->is_null()) {
+          return refusal("invalidValue",
+                         std::string(kEnterpriseSchema) + ":" + text + ": must be a string");
         }
       }
-      if (const json* m = find_member(*ext, "manager"); m != nullptr && !m->is_object() && !m->is_null()) {
-        return refusal("invalidValue", std::string(kEnterpriseSchema) + ":manager: must be an object with value");
+      if (const json* m = find_member(*ext, "manager");
+          m != nullptr && !m->is_object() && !m->is_null()) {
+        return refusal("invalidValue",
+                       std::string(kEnterpriseSchema) + ":manager: must be an object with value");
       }
     }
   } else {
@@ -165,9 +175,11 @@ StatusOr<json> normalise(const std::string& type, json r, const json& before, co
     if (const json* members = find_member(r, "members")) {
       if (!members->is_array()) return refusal("invalidValue", "members: must be an array");
       for (size_t i = 0; i < members->size(); ++i) {
-        const json* value = (*members)[i].is_object() ? find_member((*members)[i], "value") : nullptr;
+        const json* value =
+            (*members)[i].is_object() ? find_member((*members)[i], "value") : nullptr;
         if (value == nullptr || !value->is_string()) {
-          return refusal("invalidValue", "members[" + std::to_string(i) + "].value: required, a string");
+          return refusal("invalidValue",
+                         "members[" + std::to_string(i) + "].value: required, a string");
         }
       }
     }
@@ -177,7 +189,8 @@ StatusOr<json> normalise(const std::string& type, json r, const json& before, co
   const std::string created =
       before.is_object() && before.contains("meta") ? before["meta"].value("created", now) : now;
   r["id"] = id;
-  r["meta"] = {{"resourceType", type}, {"created", created}, {"lastModified", now}, {"version", version}};
+  r["meta"] = {
+      {"resourceType", type}, {"created", created}, {"lastModified", now}, {"version", version}};
   return r;
 }
 
@@ -187,12 +200,14 @@ std::string name_key(const std::string& type, const json& r) {
 }
 
 StatusOr<json> project(const json& resource, const json& params) {
-  const bool include = params.contains("attributes") && !params["attributes"].get<std::string>().empty();
+  const bool include =
+      params.contains("attributes") && !params["attributes"].get<std::string>().empty();
   const bool exclude = params.contains("excludedAttributes") &&
                        !params["excludedAttributes"].get<std::string>().empty();
   if (!include && !exclude) return resource;
   std::vector<AttrPath> paths;
-  for (const std::string& item : split_list(params[include ? "attributes" : "excludedAttributes"].get<std::string>())) {
+  for (const std::string& item :
+       split_list(params[include ? "attributes" : "excludedAttributes"].get<std::string>())) {
     auto path = parse_attr_path(item);
     if (!path.ok()) return path.status();
     paths.push_back(std::move(*path));
@@ -240,7 +255,8 @@ StatusOr<json> project(const json& resource, const json& params) {
   return out;
 }
 
-StatusOr<json> list_response(std::vector<json> resources, const json& params, const ListLimits& limits) {
+StatusOr<json> list_response(std::vector<json> resources, const json& params,
+                             const ListLimits& limits) {
   if (params.contains("filter")) {
     auto filter = parse_filter(params["filter"].get<std::string>(), limits.filter);
     if (!filter.ok()) return refusal("invalidFilter", "filter: " + filter.status().message());
@@ -251,9 +267,11 @@ StatusOr<json> list_response(std::vector<json> resources, const json& params, co
   if (params.contains("sortBy")) {
     auto path = parse_attr_path(params["sortBy"].get<std::string>());
     if (!path.ok()) return refusal("invalidPath", "sortBy: " + path.status().message());
-    const std::string order = params.contains("sortOrder") ? params["sortOrder"].get<std::string>() : "ascending";
+    const std::string order =
+        params.contains("sortOrder") ? params["sortOrder"].get<std::string>() : "ascending";
     if (order != "ascending" && order != "descending") {
-      return refusal("invalidValue", "sortOrder: must be ascending or descending, got '" + order + "'");
+      return refusal("invalidValue",
+                     "sortOrder: must be ascending or descending, got '" + order + "'");
     }
     const bool exact = is_case_exact(*path);
     // Missing values sort last either way (RFC 7644 3.4.2.3).
@@ -268,7 +286,8 @@ StatusOr<json> list_response(std::vector<json> resources, const json& params, co
   std::string error;
   const size_t start = std::max<size_t>(1, positive(params, "startIndex", error).value_or(1));
   if (!error.empty()) return refusal("invalidValue", error);
-  const size_t count = std::min(positive(params, "count", error).value_or(limits.max_results), limits.max_results);
+  const size_t count =
+      std::min(positive(params, "count", error).value_or(limits.max_results), limits.max_results);
   if (!error.empty()) return refusal("invalidValue", error);
   json page = json::array();
   for (size_t i = start - 1; i < resources.size() && page.size() < count; ++i) {
@@ -287,61 +306,81 @@ StatusOr<json> list_response(std::vector<json> resources, const json& params, co
 json discovery(const std::string& which, const std::string& base, const HrScimConfig& config) {
   const std::string v2 = base + "/v2";
   if (which == "ServiceProviderConfig") {
-    return {{"schemas", {"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"}},
-            {"documentationUri", "https://www.rfc-editor.org/rfc/rfc7644"},
-            {"patch", {{"supported", true}}},
-            {"bulk", {{"supported", false}, {"maxOperations", 0}, {"maxPayloadSize", 0}}},
-            {"filter", {{"supported", true}, {"maxResults", config.max_results}}},
-            {"changePassword", {{"supported", false}}},
-            {"sort", {{"supported", true}}},
-            {"etag", {{"supported", true}}},
-            {"authenticationSchemes",
-             {{{"type", "oauthbearertoken"},
-               {"name", "Bearer token"},
-               {"description", "A per-client bearer token from the service's configuration"},
-               {"primary", true}}}},
-            {"meta", {{"resourceType", "ServiceProviderConfig"}, {"location", v2 + "/ServiceProviderConfig"}}}};
+    return {
+        {"schemas", {"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"}},
+        {"documentationUri", "https://www.rfc-editor.org/rfc/rfc7644"},
+        {"patch", {{"supported", true}}},
+        {"bulk", {{"supported", false}, {"maxOperations", 0}, {"maxPayloadSize", 0}}},
+        {"filter", {{"supported", true}, {"maxResults", config.max_results}}},
+        {"changePassword", {{"supported", false}}},
+        {"sort", {{"supported", true}}},
+        {"etag", {{"supported", true}}},
+        {"authenticationSchemes",
+         {{{"type", "oauthbearertoken"},
+           {"name", "Bearer token"},
+           {"description", "A per-client bearer token from the service's configuration"},
+           {"primary", true}}}},
+        {"meta",
+         {{"resourceType", "ServiceProviderConfig"}, {"location", v2 + "/ServiceProviderConfig"}}}};
   }
   auto list = [](json items) {
-    return json{{"schemas", {kListSchema}}, {"totalResults", items.size()}, {"startIndex", 1},
-                {"itemsPerPage", items.size()}, {"Resources", std::move(items)}};
+    return json{{"schemas", {kListSchema}},
+                {"totalResults", items.size()},
+                {"startIndex", 1},
+                {"itemsPerPage", items.size()},
+                {"Resources", std::move(items)}};
   };
   if (which == "ResourceTypes") {
     return list(json::array(
-        {{{"schemas", {"urn:ietf:params:scim:schemas:core:2.0:ResourceType"}}, {"id", "User"}, {"name", "User"},
-          {"endpoint", "/Users"}, {"schema", kUserSchema},
+        {{{"schemas", {"urn:ietf:params:scim:schemas:core:2.0:ResourceType"}},
+          {"id", "User"},
+          {"name", "User"},
+          {"endpoint", "/Users"},
+          {"schema", kUserSchema},
           {"schemaExtensions", {{{"schema", kEnterpriseSchema}, {"required", false}}}},
           {"meta", {{"resourceType", "ResourceType"}, {"location", v2 + "/ResourceTypes/User"}}}},
-         {{"schemas", {"urn:ietf:params:scim:schemas:core:2.0:ResourceType"}}, {"id", "Group"}, {"name", "Group"},
-          {"endpoint", "/Groups"}, {"schema", kGroupSchema},
-          {"meta", {{"resourceType", "ResourceType"}, {"location", v2 + "/ResourceTypes/Group"}}}}}));
+         {{"schemas", {"urn:ietf:params:scim:schemas:core:2.0:ResourceType"}},
+          {"id", "Group"},
+          {"name", "Group"},
+          {"endpoint", "/Groups"},
+          {"schema", kGroupSchema},
+          {"meta",
+           {{"resourceType", "ResourceType"}, {"location", v2 + "/ResourceTypes/Group"}}}}}));
   }
   auto attr = [](const char* name, const char* type, bool multi, bool required, bool case_exact,
                  const char* mutability, const char* uniqueness) {
-    return json{{"name", name}, {"type", type}, {"multiValued", multi}, {"required", required},
-                {"caseExact", case_exact}, {"mutability", mutability}, {"returned", "default"},
+    return json{{"name", name},
+                {"type", type},
+                {"multiValued", multi},
+                {"required", required},
+                {"caseExact", case_exact},
+                {"mutability", mutability},
+                {"returned", "default"},
                 {"uniqueness", uniqueness}};
   };
-  json user_attrs = json::array(
-      {attr("userName", "string", false, true, false, "readWrite", "server"),
-       attr("externalId", "string", false, false, true, "readWrite", "none"),
-       attr("name", "complex", false, false, false, "readWrite", "none"),
-       attr("displayName", "string", false, false, false, "readWrite", "none"),
-       attr("title", "string", false, false, false, "readWrite", "none"),
-       attr("active", "boolean", false, false, false, "readWrite", "none"),
-       attr("emails", "complex", true, false, false, "readWrite", "none"),
-       attr("phoneNumbers", "complex", true, false, false, "readWrite", "none")});
-  json enterprise_attrs = json::array(
-      {attr("employeeNumber", "string", false, false, false, "readWrite", "none"),
-       attr("costCenter", "string", false, false, false, "readWrite", "none"),
-       attr("organization", "string", false, false, false, "readWrite", "none"),
-       attr("division", "string", false, false, false, "readWrite", "none"),
-       attr("department", "string", false, false, false, "readWrite", "none"),
-       attr("manager", "complex", false, false, false, "readWrite", "none")});
-  json group_attrs = json::array({attr("displayName", "string", false, true, false, "readWrite", "none"),
-                                  attr("members", "complex", true, false, false, "readWrite", "none")});
+  json user_attrs =
+      json::array({attr("userName", "string", false, true, false, "readWrite", "server"),
+                   attr("externalId", "string", false, false, true, "readWrite", "none"),
+                   attr("name", "complex", false, false, false, "readWrite", "none"),
+                   attr("displayName", "string", false, false, false, "readWrite", "none"),
+                   attr("title", "string", false, false, false, "readWrite", "none"),
+                   attr("active", "boolean", false, false, false, "readWrite", "none"),
+                   attr("emails", "complex", true, false, false, "readWrite", "none"),
+                   attr("phoneNumbers", "complex", true, false, false, "readWrite", "none")});
+  json enterprise_attrs =
+      json::array({attr("employeeNumber", "string", false, false, false, "readWrite", "none"),
+                   attr("costCenter", "string", false, false, false, "readWrite", "none"),
+                   attr("organization", "string", false, false, false, "readWrite", "none"),
+                   attr("division", "string", false, false, false, "readWrite", "none"),
+                   attr("department", "string", false, false, false, "readWrite", "none"),
+                   attr("manager", "complex", false, false, false, "readWrite", "none")});
+  json group_attrs =
+      json::array({attr("displayName", "string", false, true, false, "readWrite", "none"),
+                   attr("members", "complex", true, false, false, "readWrite", "none")});
   auto schema = [&](const char* id, const char* name, json attributes) {
-    return json{{"schemas", {"urn:ietf:params:scim:schemas:core:2.0:Schema"}}, {"id", id}, {"name", name},
+    return json{{"schemas", {"urn:ietf:params:scim:schemas:core:2.0:Schema"}},
+                {"id", id},
+                {"name", name},
                 {"attributes", std::move(attributes)},
                 {"meta", {{"resourceType", "Schema"}, {"location", v2 + "/Schemas/" + id}}}};
   };

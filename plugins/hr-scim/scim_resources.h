@@ -18,7 +18,8 @@ inline constexpr char kErrorSchema[] = "urn:ietf:params:scim:api:messages:2.0:Er
 inline constexpr char kListSchema[] = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 simpang::http::Response scim_json(int status, std::string body);
-simpang::http::Response scim_error(int status, const std::string& scim_type, const std::string& detail);
+simpang::http::Response scim_error(int status, const std::string& scim_type,
+                                   const std::string& detail);
 
 // The query's parameters (percent-decoded, '+' as space) as a JSON object of strings; nullopt when
 // an escape is malformed.
@@ -45,6 +46,7 @@ StatusOr<nlohmann::json> list_response(std::vector<nlohmann::json> resources,
                                        const nlohmann::json& params, const ListLimits& limits);
 
 // "ServiceProviderConfig", "Schemas" or "ResourceTypes"; `base` is the URL up to /scim/v2.
-nlohmann::json discovery(const std::string& which, const std::string& base, const HrScimConfig& config);
+nlohmann::json discovery(const std::string& which, const std::string& base,
+                         const HrScimConfig& config);
 
 }  // namespace simpang::plugins::hr_scim

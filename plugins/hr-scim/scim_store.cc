@@ -37,8 +37,9 @@ void bind_text(sqlite3_stmt* stmt, int index, const std::string& text) {
 
 std::string column_text(sqlite3_stmt* stmt, int column) {
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
-  return text == nullptr ? std::string()
-                         : std::string(text, static_cast<size_t>(sqlite3_column_bytes(stmt, column)));
+  return text == nullptr
+             ? std::string()
+             : std::string(text, static_cast<size_t>(sqlite3_column_bytes(stmt, column)));
 }
 
 ResourceRow read_row(sqlite3_stmt* stmt) {
@@ -58,7 +59,8 @@ constexpr char kColumns[] = "client, type, id, name_key, version, json";
 
 StatusOr<std::unique_ptr<ScimStore>> ScimStore::open(const std::filesystem::path& path) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
     std::string message = path.string() + ": cannot open the SCIM store: " +
                           (db != nullptr ? sqlite3_errmsg(db) : "out of memory");
@@ -89,7 +91,8 @@ Status ScimStore::error(const std::string& what) const {
   return Status::Error(path_.string() + ": " + what + ": " + sqlite3_errmsg(db_));
 }
 
-StatusOr<std::optional<ResourceRow>> ScimStore::get(const std::string& client, const std::string& type,
+StatusOr<std::optional<ResourceRow>> ScimStore::get(const std::string& client,
+                                                    const std::string& type,
                                                     const std::string& id) {
   sqlite3_stmt* raw = nullptr;
   const std::string sql = std::string("SELECT ") + kColumns +
@@ -109,8 +112,9 @@ StatusOr<std::optional<ResourceRow>> ScimStore::by_name(const std::string& clien
                                                         const std::string& type,
                                                         const std::string& name_key) {
   sqlite3_stmt* raw = nullptr;
-  const std::string sql = std::string("SELECT ") + kColumns +
-                          " FROM resources WHERE client = ?1 AND type = ?2 AND name_key = ?3 LIMIT 1";
+  const std::string sql =
+      std::string("SELECT ") + kColumns +
+      " FROM resources WHERE client = ?1 AND type = ?2 AND name_key = ?3 LIMIT 1";
   if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) return error("by_name");
   StmtPtr stmt(raw);
   bind_text(raw, 1, client);
@@ -122,7 +126,8 @@ StatusOr<std::optional<ResourceRow>> ScimStore::by_name(const std::string& clien
   return error("by_name");
 }
 
-StatusOr<std::vector<ResourceRow>> ScimStore::all(const std::string& client, const std::string& type) {
+StatusOr<std::vector<ResourceRow>> ScimStore::all(const std::string& client,
+                                                  const std::string& type) {
   sqlite3_stmt* raw = nullptr;
   const std::string sql = std::string("SELECT ") + kColumns +
                           " FROM resources WHERE client = ?1 AND type = ?2 ORDER BY rowid";
@@ -147,9 +152,10 @@ StatusOr<std::vector<int64_t>> ScimStore::commit(const ResourceRow& row, bool re
     return s;
   };
   sqlite3_stmt* raw = nullptr;
-  const char* sql = remove ? "DELETE FROM resources WHERE client = ?1 AND type = ?2 AND id = ?3"
-                           : "INSERT OR REPLACE INTO resources (client, type, id, name_key, version, "
-                             "json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+  const char* sql = remove
+                        ? "DELETE FROM resources WHERE client = ?1 AND type = ?2 AND id = ?3"
+                        : "INSERT OR REPLACE INTO resources (client, type, id, name_key, version, "
+                          "json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
   if (sqlite3_prepare_v2(db_, sql, -1, &raw, nullptr) != SQLITE_OK) return fail("commit");
   {
     StmtPtr stmt(raw);
@@ -189,7 +195,8 @@ Status ScimStore::mark_sent(const std::vector<int64_t>& seqs) {
   if (seqs.empty()) return Status::Ok();
   if (Status s = exec("BEGIN IMMEDIATE"); !s.ok()) return s;
   sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_, "DELETE FROM outbox WHERE seq = ?1", -1, &raw, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_, "DELETE FROM outbox WHERE seq = ?1", -1, &raw, nullptr) !=
+      SQLITE_OK) {
     Status s = error("mark_sent");
     (void)exec("ROLLBACK");
     return s;

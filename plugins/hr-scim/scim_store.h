@@ -25,8 +25,8 @@ namespace simpang::plugins::hr_scim {
 
 // One resource. A value type.
 struct ResourceRow {
-  std::string client;   // the configured client (tenant) it belongs to
-  std::string type;     // "User" or "Group"
+  std::string client;  // the configured client (tenant) it belongs to
+  std::string type;    // "User" or "Group"
   std::string id;
   std::string name_key;  // lower-cased userName (Users) or displayName (Groups)
   int64_t version = 0;   // meta.version is W/"<version>"

@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       R"({"userName":"b","active":true,"emails":[{"value":"a@b","type":"work"}],"name":{"givenName":"x"},
           "meta":{"lastModified":"2026-01-01T00:00:00Z"},
           "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":"m"}}})");
-  auto filter = parse_filter(std::string_view(reinterpret_cast<const char*>(data), size), FilterLimits{});
+  auto filter =
+      parse_filter(std::string_view(reinterpret_cast<const char*>(data), size), FilterLimits{});
   if (filter.ok()) {
     (void)matches(**filter, user);
   } else if (filter.status().message().empty()) {

@@ -11,9 +11,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using nlohmann::json;
   const std::string path(reinterpret_cast<const char*>(data), size);
   (void)parse_patch_path(path, FilterLimits{});
-  json user = json::parse(R"({"userName":"b","emails":[{"value":"a@b","type":"work"}],"name":{"givenName":"x"}})");
+  json user = json::parse(
+      R"({"userName":"b","emails":[{"value":"a@b","type":"work"}],"name":{"givenName":"x"}})");
   for (const char* op : {"replace", "add", "remove"}) {
-    json body = {{"schemas", {kPatchOpSchema}}, {"Operations", {{{"op", op}, {"path", path}, {"value", "v"}}}}};
+    json body = {{"schemas", {kPatchOpSchema}},
+                 {"Operations", {{{"op", op}, {"path", path}, {"value", "v"}}}}};
     const json before = user;
     if (auto error = apply_patch(user, body, PatchLimits{}); error && user != before) {
       std::abort();  // a refused patch must leave the resource as it was

@@ -87,8 +87,9 @@ TEST(ScimFilter, MissingAttributeIsNotEqual) {
 }
 
 TEST(ScimFilter, RefusalsNameTheProblemAndWhere) {
-  EXPECT_EQ(refusal(R"(userName eqq "x")"),
-            "at 9: expected a comparison operator (eq, ne, co, sw, ew, gt, ge, lt, le) or pr, got 'eqq'");
+  EXPECT_EQ(
+      refusal(R"(userName eqq "x")"),
+      "at 9: expected a comparison operator (eq, ne, co, sw, ew, gt, ge, lt, le) or pr, got 'eqq'");
   EXPECT_EQ(refusal(R"(userName eq "x)"), "at 12: unterminated string");
   EXPECT_EQ(refusal(R"((userName eq "x")"), "at 16: expected ')'");
   EXPECT_EQ(refusal("userName eq bob"),

@@ -27,8 +27,8 @@ TEST(ScimPatchPath, ParsesAttrSubAndValuePaths) {
   EXPECT_EQ(p->attr.name, "emails");
   ASSERT_NE(p->filter, nullptr);
   EXPECT_EQ(p->filtered_sub, "value");
-  auto q = parse_patch_path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
-                            FilterLimits{});
+  auto q = parse_patch_path(
+      "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value", FilterLimits{});
   ASSERT_TRUE(q.ok());
   EXPECT_EQ(q->attr.schema, kEnterpriseSchema);
   EXPECT_EQ(q->attr.name, "manager");
@@ -40,7 +40,8 @@ TEST(ScimPatchPath, ParsesAttrSubAndValuePaths) {
 
 TEST(ScimPatch, EntraReplaceActiveAsStringFalse) {
   json u = user();
-  ASSERT_FALSE(apply_patch(u, patch({{{"op", "Replace"}, {"path", "active"}, {"value", "False"}}}), {}));
+  ASSERT_FALSE(
+      apply_patch(u, patch({{{"op", "Replace"}, {"path", "active"}, {"value", "False"}}}), {}));
   EXPECT_EQ(u["active"], false);
 }
 
@@ -49,9 +50,10 @@ TEST(ScimPatch, ReplaceWithoutPathAndEnterpriseUrn) {
   ASSERT_FALSE(apply_patch(
       u,
       patch({{{"op", "replace"},
-              {"value", {{"name.familyName", "Jensen"},
-                         {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "Ops"},
-                         {"displayName", "Babs"}}}}}),
+              {"value",
+               {{"name.familyName", "Jensen"},
+                {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "Ops"},
+                {"displayName", "Babs"}}}}}),
       {}));
   EXPECT_EQ(u["name"]["familyName"], "Jensen");
   EXPECT_EQ(u["name"]["givenName"], "Barbara");
@@ -63,16 +65,26 @@ TEST(ScimPatch, ReplaceWithoutPathAndEnterpriseUrn) {
 
 TEST(ScimPatch, ValuePathReplaceAddRemove) {
   json u = user();
-  ASSERT_FALSE(apply_patch(
-      u, patch({{{"op", "replace"}, {"path", R"(emails[type eq "work"].value)"}, {"value", "new@work"}}}), {}));
+  ASSERT_FALSE(apply_patch(u,
+                           patch({{{"op", "replace"},
+                                   {"path", R"(emails[type eq "work"].value)"},
+                                   {"value", "new@work"}}}),
+                           {}));
   EXPECT_EQ(u["emails"][0]["value"], "new@work");
-  ASSERT_FALSE(apply_patch(
-      u, patch({{{"op", "add"}, {"path", R"(phoneNumbers[type eq "mobile"].value)"}, {"value", "+1 555"}}}), {}));
+  ASSERT_FALSE(apply_patch(u,
+                           patch({{{"op", "add"},
+                                   {"path", R"(phoneNumbers[type eq "mobile"].value)"},
+                                   {"value", "+1 555"}}}),
+                           {}));
   EXPECT_EQ(u["phoneNumbers"], json::parse(R"([{"type":"mobile","value":"+1 555"}])"));
-  ASSERT_FALSE(apply_patch(u, patch({{{"op", "remove"}, {"path", R"(emails[type eq "home"])"}}}), {}));
+  ASSERT_FALSE(
+      apply_patch(u, patch({{{"op", "remove"}, {"path", R"(emails[type eq "home"])"}}}), {}));
   EXPECT_EQ(u["emails"].size(), 1u);
-  ASSERT_FALSE(apply_patch(u, patch({{{"op", "add"}, {"path", "emails"},
-                                      {"value", {{{"value", "x@y"}, {"type", "other"}}}}}}), {}));
+  ASSERT_FALSE(apply_patch(u,
+                           patch({{{"op", "add"},
+                                   {"path", "emails"},
+                                   {"value", {{{"value", "x@y"}, {"type", "other"}}}}}}),
+                           {}));
   EXPECT_EQ(u["emails"].size(), 2u);
   ASSERT_FALSE(apply_patch(u, patch({{{"op", "remove"}, {"path", "name.givenName"}}}), {}));
   EXPECT_FALSE(u["name"].contains("givenName"));
@@ -81,10 +93,12 @@ TEST(ScimPatch, ValuePathReplaceAddRemove) {
 TEST(ScimPatch, AllOrNone) {
   json u = user();
   const json before = u;
-  auto error = apply_patch(u, patch({{{"op", "replace"}, {"path", "active"}, {"value", false}},
-                                     {{"op", "replace"}, {"path", R"(emails[type eq "fax"])"},
-                                      {"value", {{"value", "f"}}}}}),
-                           {});
+  auto error = apply_patch(
+      u,
+      patch(
+          {{{"op", "replace"}, {"path", "active"}, {"value", false}},
+           {{"op", "replace"}, {"path", R"(emails[type eq "fax"])"}, {"value", {{"value", "f"}}}}}),
+      {});
   ASSERT_TRUE(error);
   EXPECT_EQ(error->scim_type, "noTarget");
   EXPECT_EQ(error->detail, "Operations[1]: no element of 'emails' matches the filter");
@@ -102,7 +116,9 @@ TEST(ScimPatch, RefusalTable) {
   const json ops_schema = {kPatchOpSchema};
   const std::vector<BadPatch> table = {
       {json::array(), 400, "invalidSyntax", "the body must be a PatchOp object"},
-      {{{"Operations", json::array({{{"op", "add"}}})}}, 400, "invalidSyntax",
+      {{{"Operations", json::array({{{"op", "add"}}})}},
+       400,
+       "invalidSyntax",
        "'schemas' must hold urn:ietf:params:scim:api:messages:2.0:PatchOp"},
       {patch(json::array()), 400, "invalidSyntax", "'Operations' must be a non-empty array"},
       {patch({{{"op", "move"}, {"path", "x"}}}), 400, "invalidSyntax",
@@ -116,8 +132,8 @@ TEST(ScimPatch, RefusalTable) {
        "Operations[0]: 'meta.version' is readOnly"},
       {patch({{{"op", "remove"}, {"path", "userName"}}}), 400, "mutability",
        "Operations[0]: 'userName' is required and cannot be removed"},
-      {patch({{{"op", "replace"}, {"path", "emails[type eq]"}, {"value", "x"}}}), 400, "invalidPath",
-       "Operations[0].path: at 14: expected a space and a value after 'eq'"},
+      {patch({{{"op", "replace"}, {"path", "emails[type eq]"}, {"value", "x"}}}), 400,
+       "invalidPath", "Operations[0].path: at 14: expected a space and a value after 'eq'"},
       {patch({{{"op", "replace"}, {"path", "active[x eq 1]"}, {"value", 1}}}), 400, "invalidPath",
        "Operations[0]: 'active' is not multi-valued: a value filter selects nothing in it"},
       {patch({{{"op", "replace"}, {"value", "x"}}}), 400, "invalidValue",
