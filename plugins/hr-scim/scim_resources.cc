@@ -1,6 +1,8 @@
 // SCIM resources as HTTP answers; see scim_resources.h.
 #include "scim_resources.h"
 
+#include "simpang/http/query.h"
+
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
@@ -65,36 +67,11 @@ simpang::http::Response scim_error(int status, const std::string& scim_type,
 }
 
 std::optional<json> decode_query(const std::string& query) {
+  auto params = simpang::http::decode_query(query);
+  if (!params) return std::nullopt;
   json out = json::object();
-  auto decode = [](const std::string& in) -> std::optional<std::string> {
-    std::string s;
-    for (size_t i = 0; i < in.size(); ++i) {
-      if (in[i] == '+') {
-        s += ' ';
-      } else if (in[i] == '%') {
-        if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
-            !std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
-          return std::nullopt;
-        }
-        s += static_cast<char>(std::stoi(in.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-      } else {
-        s += in[i];
-      }
-    }
-    return s;
-  };
-  size_t start = 0;
-  while (start < query.size()) {
-    size_t amp = query.find('&', start);
-    if (amp == std::string::npos) amp = query.size();
-    const std::string pair = query.substr(start, amp - start);
-    const size_t eq = pair.find('=');
-    auto key = decode(pair.substr(0, eq));
-    auto value = decode(eq == std::string::npos ? "" : pair.substr(eq + 1));
-    if (!key || !value) return std::nullopt;
-    if (!key->empty()) out[*key] = *value;
-    start = amp + 1;
+  for (const auto& [name, value] : *params) {
+    if (!name.empty()) out[name] = value;
   }
   return out;
 }
