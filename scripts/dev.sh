@@ -68,6 +68,11 @@ case "${1:-}" in
       (umask 077 && od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$token_file")
       echo "==> wrote the demo partner's token to state/demo/partner.token"
     fi
+    # The HR tenant's SCIM bearer token, the same way: random, made once.
+    scim_token="$ROOT/state/demo/scim.token"
+    if [ ! -s "$scim_token" ]; then
+      (umask 077 && od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$scim_token")
+    fi
     # The Moodle stand-in's web-service token (its seed file names it), read the same way.
     (umask 077 && printf 'demo-moodle-token' >"$ROOT/state/demo/moodle.token")
     # The password of the xAPI platform's Basic credentials at the LRS: random, made once.

@@ -30,6 +30,17 @@ std::string readme_curl_block() {
   return match[1].str();
 }
 
+// The ```sh block of README.md that provisions a user over SCIM.
+std::string readme_scim_block() {
+  const std::string readme = read_file(kSource / "README.md");
+  const std::regex block("```sh\n([^`]*127\\.0\\.0\\.1:8091/scim/v2/Users[^`]*)```");
+  std::smatch match;
+  if (!std::regex_search(readme, match, block)) {
+    return "";
+  }
+  return match[1].str();
+}
+
 TEST(Demo, TheReadmesCurlPublishesIntoTheRunningDemoAndTheEventReachesTheLedger) {
   const std::string block = readme_curl_block();
   ASSERT_FALSE(block.empty()) << "README.md has no ```sh block posting to 127.0.0.1:8088/events";
@@ -46,6 +57,10 @@ TEST(Demo, TheReadmesCurlPublishesIntoTheRunningDemoAndTheEventReachesTheLedger)
   const size_t admin_at = config.find(admin_port);
   ASSERT_NE(admin_at, std::string::npos) << "config/demo.yaml no longer binds port 9180";
   config.replace(admin_at, admin_port.size(), "port: 0");
+  const std::string scim_port = "port: 8091";
+  const size_t scim_at = config.find(scim_port);
+  ASSERT_NE(scim_at, std::string::npos) << "config/demo.yaml no longer binds port 8091";
+  config.replace(scim_at, scim_port.size(), "port: 0");
   const std::string lrs_port = "port: 8090";
   const size_t lrs_at = config.find(lrs_port);
   ASSERT_NE(lrs_at, std::string::npos) << "config/demo.yaml no longer binds port 8090";
@@ -55,6 +70,7 @@ TEST(Demo, TheReadmesCurlPublishesIntoTheRunningDemoAndTheEventReachesTheLedger)
   write_file(dir / "state/demo/partner.token", "demo-test-token-0123456789\n");
   write_file(dir / "state/demo/moodle.token", "demo-moodle-token");
   write_file(dir / "state/demo/lrs.password", "demo-lrs-password");
+  write_file(dir / "state/demo/scim.token", "demo-scim-token-0123456789");
   Process moodle({(simpang_binary().parent_path() / "moodle-standin").string(), "--seed",
                   (kSource / "tests/standins/moodle/seed.json").string(), "--port", "0",
                   "--port-file", (dir / "moodle.port").string()},
@@ -114,8 +130,32 @@ TEST(Demo, TheReadmesCurlPublishesIntoTheRunningDemoAndTheEventReachesTheLedger)
   EXPECT_TRUE(wait_for(
       [&] {
         return count_lines(dir / "state/demo/instances/statements/statements.jsonl") > 0 &&
-               read_file(ledger).find(R"("source":"/lms/xapi/demo-platform")") !=
-                   std::string::npos;
+               read_file(ledger).find(R"("source":"/lms/xapi/demo-platform")") != std::string::npos;
+      },
+      30s))
+      << read_file(dir / "hub.log");
+
+  // The README's SCIM provisioning: 201, and the person in the ledger.
+  const std::string scim_block = readme_scim_block();
+  ASSERT_FALSE(scim_block.empty())
+      << "README.md has no ```sh block posting to 127.0.0.1:8091/scim/v2/Users";
+  const std::filesystem::path scim_port_file = dir / "state/demo/instances/hr/port";
+  ASSERT_TRUE(wait_for([&] { return count_lines(scim_port_file) == 1; }, 30s))
+      << read_file(dir / "hub.log");
+  std::string scim_script = scim_block;
+  for (size_t p; (p = scim_script.find("127.0.0.1:8091")) != std::string::npos;) {
+    scim_script.replace(p, 14, "127.0.0.1:" + std::to_string(std::stoi(read_file(scim_port_file))));
+  }
+  const CommandResult scim =
+      run_command({"/bin/bash", "-c", "cd '" + dir.path().string() + "' && " + scim_script}, 30s);
+  EXPECT_NE(scim.output.find("HTTP/1.1 201"), std::string::npos) << scim.output;
+  EXPECT_NE(scim.output.find(R"("userName":"siti.lee@acme.example")"), std::string::npos)
+      << scim.output;
+  EXPECT_TRUE(wait_for(
+      [&] {
+        const std::string text = read_file(ledger);
+        return text.find(R"("source":"/hr/scim/acme")") != std::string::npos &&
+               text.find("talent.employment.updated") != std::string::npos;
       },
       30s))
       << read_file(dir / "hub.log");
