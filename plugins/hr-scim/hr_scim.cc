@@ -45,12 +45,24 @@ std::string new_id() {
 std::string etag(int64_t version) { return "W/\"" + std::to_string(version) + "\""; }
 
 // Whether an If-Match / If-None-Match list names `tag` (weak comparison, RFC 9110 13.1).
+// Each member of the comma-separated list is compared whole, its W/ prefix ignored: W/"1" must
+// not match a list holding "11".
 bool tag_listed(const std::string& header, const std::string& tag) {
-  if (header.find('*') != std::string::npos) return true;
-  const std::string opaque = tag.substr(2);
-  size_t pos = 0;
-  while ((pos = header.find(opaque, pos)) != std::string::npos) return true;
-  return false;
+  const auto opaque_of = [](std::string_view t) {
+    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+    if (t.rfind("W/", 0) == 0) t.remove_prefix(2);
+    return t;
+  };
+  const std::string_view wanted = opaque_of(tag);
+  std::string_view rest = header;
+  while (true) {
+    const size_t comma = rest.find(',');
+    const std::string_view member = opaque_of(rest.substr(0, comma));
+    if (member == "*" || member == wanted) return true;
+    if (comma == std::string_view::npos) return false;
+    rest.remove_prefix(comma + 1);
+  }
 }
 
 }  // namespace

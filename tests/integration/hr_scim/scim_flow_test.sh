@@ -84,6 +84,8 @@ check PATCH "/Users/$ID" '{"schemas":["urn:ietf:params:scim:api:messages:2.0:Pat
 check PATCH "/Users/$ID" '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"emails[type eq \"fax\"]"}]}' 400 noTarget "Operations[0]: no element of 'emails' matches the filter"
 check PATCH "/Users/$ID" '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"emails[type eq","value":"x"}]}' 400 invalidPath "Operations[0].path: at 14: expected a space and a value after 'eq'"
 check PUT "/Users/$ID" '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"z"}' 412 "" 'If-Match W/"1" does not match the current version W/"3"' "-H If-Match:W/\"1\""
+# A tag that only contains the current one is another tag: W/"13" is not W/"3".
+check PUT "/Users/$ID" '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"z"}' 412 "" 'If-Match W/"13" does not match the current version W/"3"' "-H If-Match:W/\"13\""
 check GET /Users/nope '' 404 "" "User nope not found"
 OUT=$(curl -s -w ' %{http_code}' -H "$AUTH" -H 'Content-Type: text/plain' -X POST "$U/Users" -d '{}')
 [ "${OUT##* }" = 415 ] || fail "415: $OUT"
