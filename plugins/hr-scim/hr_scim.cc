@@ -11,6 +11,7 @@
 
 #include "scim_events.h"
 #include "scim_resources.h"
+#include "simpang/base/uuid.h"
 #include "simpang/http/plugin_log.h"
 
 namespace simpang::plugins::hr_scim {
@@ -28,18 +29,6 @@ int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string new_id() {
-  thread_local std::mt19937_64 random{std::random_device{}()};
-  const uint64_t hi = (random() & ~uint64_t{0xf000}) | 0x4000;
-  const uint64_t lo = (random() & ~(uint64_t{0xc} << 60)) | (uint64_t{0x8} << 60);
-  char out[37];
-  std::snprintf(out, sizeof(out), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
-                static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-  return out;
 }
 
 std::string etag(int64_t version) { return "W/\"" + std::to_string(version) + "\""; }
@@ -328,7 +317,7 @@ void HrScim::write(Context& ctx, std::shared_ptr<Call> call, const std::string& 
   ResourceRow row;
   row.client = client.name;
   row.type = type;
-  row.id = id.empty() ? new_id() : id;
+  row.id = id.empty() ? simpang::random_uuid() : id;
   row.version = existing ? existing->version + 1 : 1;
   if (!after.is_null()) {
     auto checked = normalise(type, std::move(after), before, row.id, etag(row.version), now_ms());

@@ -11,10 +11,11 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "simpang/base/uuid.h"
+#include "simpang/http/plugin_log.h"
 #include "xapi_answers.h"
 #include "xapi_formats.h"
 #include "xapi_statement.h"
-#include "simpang/http/plugin_log.h"
 
 namespace simpang::plugins::lms_xapi {
 namespace {
@@ -33,20 +34,6 @@ int64_t now_ms() {
       .count();
 }
 
-// A random (version 4) UUID for a statement sent without an id. Server threads each have their
-// own generator.
-std::string new_uuid() {
-  thread_local std::mt19937_64 random{std::random_device{}()};
-  const uint64_t hi = (random() & ~uint64_t{0xf000}) | 0x4000;                      // version 4
-  const uint64_t lo = (random() & ~(uint64_t{0xc} << 60)) | (uint64_t{0x8} << 60);  // variant 1
-  char out[37];
-  std::snprintf(out, sizeof(out), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
-                static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-  return out;
-}
-
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -58,7 +45,6 @@ Response unavailable(const std::string& message) {
   r.headers.emplace_back("Retry-After", std::to_string(kRetryAfterSeconds));
   return r;
 }
-
 
 }  // namespace
 
@@ -337,7 +323,7 @@ void LmsXapi::handle_write(Context& ctx, Request request, Responder responder, b
     } else if (s.contains("id")) {
       s["id"] = lower(s["id"].get<std::string>());
     } else {
-      s["id"] = new_uuid();
+      s["id"] = simpang::random_uuid();
     }
     if (!ids.insert(s["id"].get<std::string>()).second) {
       return refuse(
