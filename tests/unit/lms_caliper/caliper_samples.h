@@ -2,6 +2,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <vector>
 
 namespace simpang::plugins::lms_caliper::testing {
 
@@ -44,12 +45,12 @@ inline nlohmann::json grade_event() {
   })");
 }
 
-inline nlohmann::json envelope(const nlohmann::json& events,
+inline nlohmann::json envelope(const std::vector<nlohmann::json>& events,
                                const char* version = "http://purl.imsglobal.org/ctx/caliper/v1p2") {
   return {{"sensor", "https://example.edu/sensors/1"},
           {"sendTime", "2026-11-15T11:05:01.000Z"},
           {"dataVersion", version},
-          {"data", events}};
+          {"data", nlohmann::json(events)}};
 }
 
 inline nlohmann::json canvas_grade_change() {

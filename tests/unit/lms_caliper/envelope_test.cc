@@ -55,7 +55,7 @@ TEST(CaliperEnvelope, RefusesEnvelopeFaults) {
   EXPECT_EQ(refused(e).pointer, "/sendTime");
   e = envelope({session_event()}, "http://purl.imsglobal.org/ctx/caliper/v1p0");
   EXPECT_EQ(refused(e).pointer, "/dataVersion");
-  e = envelope(json::array());
+  e = envelope({});
   EXPECT_EQ(refused(e).message(), "/data: an envelope's data is required: a non-empty array");
   e = envelope({session_event(), session_event(), session_event()});
   const EnvelopeError big = refused(e, Limits{2});
