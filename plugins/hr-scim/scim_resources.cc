@@ -91,9 +91,11 @@ StatusOr<json> normalise(const std::string& type, json r, const json& before, co
                      "schemas: " + s.dump() + " is not a schema of " + type + "s here");
     }
   }
-  for (const char* readonly : {"id", "meta"}) {
+  // id and meta are the service provider's; a password (writeOnly, returned never: RFC 7643
+  // 4.1.1) is of no use to a hub that authenticates nobody, so it is dropped, never stored.
+  for (const char* dropped : {"id", "meta", "password"}) {
     for (auto it = r.begin(); it != r.end(); ++it) {
-      if (iequals(it.key(), readonly)) {
+      if (iequals(it.key(), dropped)) {
         r.erase(it);
         break;
       }

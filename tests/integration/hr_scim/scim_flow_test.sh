@@ -115,4 +115,12 @@ assert len(seen) == len({e["id"] for e in seen}), "an event twice"
 PY
 )
 [ "$TYPES" = "person.registered employment.updated employment.updated person.deactivated person.updated employment.updated person.deactivated employment.updated" ] || fail "events: $TYPES"
+
+# A password (writeOnly, returned never) is accepted and dropped: not answered, not stored.
+SECRET=Pw-never-kept-4711
+CREATED=$(curl -sf -H "$AUTH" -H "$CT" -X POST "$U/Users" \
+  -d "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"pw\",\"password\":\"$SECRET\"}")
+PWID=$(echo "$CREATED" | json 'd["id"]')
+case "$CREATED$(curl -sf -H "$AUTH" "$U/Users/$PWID")" in *"$SECRET"*|*'"password"'*) fail "password answered: $CREATED" ;; esac
+if grep -qa "$SECRET" state/instances/scim/*.db* state/instances/out/events.jsonl; then fail "password stored"; fi
 echo "ok"
